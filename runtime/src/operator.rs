@@ -1,0 +1,90 @@
+//! The `Operator` value a generated crate builds: its identity plus the kinds it reconciles.
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
+use crate::traits::RestResource;
+
+/// Identity of a generated operator, emitted by the generator as a `const`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppInfo {
+    /// Operator name, e.g. `petstore-operator` (binary, Deployment, field manager).
+    pub name: &'static str,
+    /// API group of every CRD, e.g. `petstore.example.com`.
+    pub group: &'static str,
+    /// API version of every CRD, e.g. `v1alpha1`.
+    pub version: &'static str,
+    /// Version of openapi-operator-gen that generated the crate.
+    pub generator_version: &'static str,
+}
+
+impl AppInfo {
+    /// Finalizer the operator puts on CRs whose backend object it must clean up.
+    pub fn finalizer(&self) -> String {
+        format!("{}/finalizer", self.group)
+    }
+}
+
+/// One registered kind: how to print its CRD and how to run its controller.
+#[derive(Clone, Copy)]
+pub struct KindRegistration {
+    /// Kubernetes kind.
+    pub kind: &'static str,
+    /// CRD of the kind (from `kube::CustomResourceExt::crd`).
+    pub crd: fn() -> CustomResourceDefinition,
+    /// Which reconciler family drives the kind.
+    pub family: KindFamily,
+}
+
+impl std::fmt::Debug for KindRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KindRegistration").field("kind", &self.kind).field("family", &self.family).finish()
+    }
+}
+
+/// Reconciler family of a kind, carrying the monomorphised entry point.
+#[derive(Clone, Copy)]
+pub enum KindFamily {
+    /// A REST resource kept in sync by [`crate::resource`].
+    Resource(crate::resource::ControllerFn),
+}
+
+impl std::fmt::Debug for KindFamily {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KindFamily::Resource(_) => f.write_str("Resource"),
+        }
+    }
+}
+
+/// A generated operator: identity plus registered kinds. Built in the generated `lib.rs` and handed
+/// to [`crate::commands::main`].
+#[derive(Debug, Clone)]
+pub struct Operator {
+    /// Identity.
+    pub info: AppInfo,
+    /// Registered kinds, in registration order.
+    pub kinds: Vec<KindRegistration>,
+}
+
+impl Operator {
+    /// An operator with no kinds yet.
+    pub fn new(info: AppInfo) -> Self {
+        Self { info, kinds: Vec::new() }
+    }
+
+    /// Registers a Resource kind, reconciled by the generic resource reconciler.
+    #[must_use]
+    pub fn resource<K: RestResource>(mut self) -> Self {
+        self.kinds.push(KindRegistration {
+            kind: K::DESCRIPTOR.kind,
+            crd: K::crd,
+            family: KindFamily::Resource(crate::resource::controller_fn::<K>()),
+        });
+        self
+    }
+
+    /// CRDs of every registered kind, in registration order.
+    pub fn crds(&self) -> Vec<CustomResourceDefinition> {
+        self.kinds.iter().map(|k| (k.crd)()).collect()
+    }
+}

@@ -1,0 +1,110 @@
+//! The contract between generated operator code and the runtime: static HTTP descriptors and the traits generated kinds implement.
+//!
+//! Generated code is data plus trait impls. A generated Resource kind (e.g. `Pet`) is a
+//! `kube::CustomResource` whose spec flattens [`ResourceControls`] next to the API's body fields, whose
+//! status is [`ResourceStatus`], and which implements [`RestResource`] by pointing at a `static`
+//! [`ResourceDescriptor`]. Everything that *does* something (HTTP, drift, status, finalizers,
+//! requeue) lives in the runtime and reads only these descriptors.
+//!
+//! Nothing in this module performs I/O.
+
+use crate::controls::ResourceControls;
+use crate::status::ResourceStatus;
+
+/// HTTP method the runtime uses to correct drift on an existing backend object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpdateMethod {
+    /// `PATCH` with `Content-Type: application/merge-patch+json`.
+    Patch,
+    /// `PUT` of the complete desired object.
+    Put,
+    /// `POST` of the complete desired object (APIs whose create is an upsert).
+    Post,
+}
+
+/// Binds an API parameter (path or query) to a field of the CR spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ParamBinding {
+    /// Parameter name as written in the OpenAPI spec (`petId`, `status`).
+    pub name: &'static str,
+    /// JSON name of the spec field that carries the value.
+    pub field: &'static str,
+}
+
+/// One HTTP operation on the backend: a path template plus the query parameters it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OperationDescriptor {
+    /// Path template relative to the backend base URL, e.g. `/pet/{petId}`.
+    /// `{param}` placeholders are filled from [`ResourceDescriptor::id_param`] (the object id) or
+    /// from [`ResourceDescriptor::path_params`].
+    pub path: &'static str,
+    /// Query parameters this operation accepts, bound to spec fields. Arrays are sent as repeated
+    /// keys; `false`, `0` and `""` are sent when the field is set.
+    pub query: &'static [ParamBinding],
+}
+
+/// How drift is corrected: the method plus the operation it is sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UpdateDescriptor {
+    /// HTTP method.
+    pub method: UpdateMethod,
+    /// Target operation. For `PUT /pet` (Petstore) the path has no id placeholder and the id
+    /// travels in the body.
+    pub operation: OperationDescriptor,
+}
+
+/// Static description of a REST resource: where it lives and how its spec maps to requests.
+///
+/// Emitted by the generator as a `static` per Resource kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ResourceDescriptor {
+    /// Kubernetes kind (`Pet`).
+    pub kind: &'static str,
+    /// Name of the path parameter that identifies one object (`petId`).
+    pub id_param: &'static str,
+    /// JSON name of the body/spec field that carries the id (`id` for Pet, `username` for User),
+    /// when the id is part of the object. `None` when the id only exists in the path; the runtime
+    /// then reads `id`, `ID` or `Id` from the create response.
+    pub id_field: Option<&'static str>,
+    /// Path parameters other than the id, bound to spec fields (`/users/{userId}/posts/{postId}`
+    /// binds `userId`).
+    pub path_params: &'static [ParamBinding],
+    /// Create: `POST` to the collection.
+    pub create: Option<OperationDescriptor>,
+    /// Read one object: `GET` on the item path.
+    pub read: OperationDescriptor,
+    /// Drift correction, in order of preference PATCH, PUT, POST; `None` when the API cannot update.
+    pub update: Option<UpdateDescriptor>,
+    /// Delete one object: `DELETE` on the item path.
+    pub delete: Option<OperationDescriptor>,
+    /// JSON names of the spec fields that form the request body, in schema order.
+    pub body_fields: &'static [&'static str],
+    /// JSON names of fields the API owns (`readOnly` in the spec): never sent, ignored by drift.
+    pub read_only_fields: &'static [&'static str],
+}
+
+/// Implemented by every generated Resource kind; binds the kind to the generic resource reconciler.
+///
+/// The serialized `spec` of the CR is the source of truth for request bodies: the runtime keeps the
+/// keys listed in [`ResourceDescriptor::body_fields`] and reads parameters through
+/// [`ParamBinding`]s, so generated code never builds a request itself.
+pub trait RestResource:
+    kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + kube::CustomResourceExt
+    + Clone
+    + std::fmt::Debug
+    + serde::Serialize
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// The HTTP binding of this kind.
+    const DESCRIPTOR: &'static ResourceDescriptor;
+
+    /// Operator controls embedded in the spec (target, interval, …).
+    fn controls(&self) -> &ResourceControls;
+
+    /// Current status, if any has been written.
+    fn resource_status(&self) -> Option<&ResourceStatus>;
+}
