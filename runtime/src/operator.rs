@@ -37,7 +37,10 @@ pub struct KindRegistration {
 
 impl std::fmt::Debug for KindRegistration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KindRegistration").field("kind", &self.kind).field("family", &self.family).finish()
+        f.debug_struct("KindRegistration")
+            .field("kind", &self.kind)
+            .field("family", &self.family)
+            .finish()
     }
 }
 
@@ -69,7 +72,10 @@ pub struct Operator {
 impl Operator {
     /// An operator with no kinds yet.
     pub fn new(info: AppInfo) -> Self {
-        Self { info, kinds: Vec::new() }
+        Self {
+            info,
+            kinds: Vec::new(),
+        }
     }
 
     /// Registers a Resource kind, reconciled by the generic resource reconciler.

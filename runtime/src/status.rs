@@ -1,4 +1,9 @@
-//! Status types shared by every generated Resource kind (`status` subresource).
+//! Status types shared by every generated Resource kind (`status` subresource), plus the pure helpers that compute conditions and decide whether a status write is needed.
+//!
+//! Conditions follow kstatus: `Ready` (True when synced), `Reconciling` (True while work is pending or
+//! being retried) and `Stalled` (True when only a spec change can help). Each carries
+//! `observedGeneration`; `lastTransitionTime` only moves when the condition's `status` flips, so a
+//! steady state computes a status equal to the stored one and [`status_patch`] writes nothing.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use schemars::JsonSchema;
@@ -80,4 +85,249 @@ pub struct ResourceStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
+}
+
+/// What a reconcile concluded, the input to [`conditions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    /// Resulting lifecycle state.
+    pub state: ResourceState,
+    /// CamelCase reason shared by the conditions (`Synced`, `BackendUnavailable`, …).
+    pub reason: &'static str,
+    /// Human-readable message (also `status.message`).
+    pub message: String,
+    /// Whether only a spec (or backend) change can help: `Stalled=True`, `Reconciling=False`.
+    pub stalled: bool,
+}
+
+impl Phase {
+    /// The backend object matches the spec.
+    pub fn synced(message: impl Into<String>) -> Self {
+        Self {
+            state: ResourceState::Synced,
+            reason: "Synced",
+            message: message.into(),
+            stalled: false,
+        }
+    }
+
+    /// The reconcile failed with `error`: retryable errors keep the CR `Reconciling`, terminal
+    /// ones make it `Stalled`.
+    pub fn failed(error: &crate::error::Error) -> Self {
+        Self {
+            state: ResourceState::Failed,
+            reason: error.reason(),
+            message: error.to_string(),
+            stalled: !error.is_retryable(),
+        }
+    }
+}
+
+const TRUE: &str = "True";
+const FALSE: &str = "False";
+
+/// The `Ready`, `Reconciling` and `Stalled` conditions for `phase`, preserving each condition's
+/// `lastTransitionTime` from `previous` when its status did not change.
+pub fn conditions(
+    phase: &Phase,
+    generation: Option<i64>,
+    previous: &[Condition],
+    now: &Time,
+) -> Vec<Condition> {
+    let ready = matches!(phase.state, ResourceState::Synced | ResourceState::Observed);
+    let reconciling = matches!(phase.state, ResourceState::Pending | ResourceState::Syncing)
+        || (phase.state == ResourceState::Failed && !phase.stalled);
+    let stalled = phase.state == ResourceState::Failed && phase.stalled;
+    [
+        ("Ready", ready),
+        ("Reconciling", reconciling),
+        ("Stalled", stalled),
+    ]
+    .into_iter()
+    .map(|(type_, on)| {
+        let status = if on { TRUE } else { FALSE };
+        let last_transition_time = previous
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == status)
+            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+        Condition {
+            type_: type_.to_owned(),
+            status: status.to_owned(),
+            reason: phase.reason.to_owned(),
+            message: phase.message.clone(),
+            observed_generation: generation,
+            last_transition_time,
+        }
+    })
+    .collect()
+}
+
+/// The current time, truncated to whole seconds (the precision `Time` is stored with, so a value
+/// read back compares equal to the one written).
+pub fn now() -> Time {
+    Time(
+        jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+    )
+}
+
+/// The JSON merge patch (RFC 7386) for the status subresource turning `current` into `next`, or
+/// `None` when they are equal: **no write at all** in that case.
+///
+/// Only changed keys are sent; keys that disappeared are sent as `null`.
+///
+/// # Errors
+///
+/// [`crate::error::Error::Serialization`] if a status cannot be serialized (not expected).
+pub fn status_patch(
+    current: Option<&ResourceStatus>,
+    next: &ResourceStatus,
+) -> crate::error::Result<Option<serde_json::Value>> {
+    if current == Some(next) || (current.is_none() && *next == ResourceStatus::default()) {
+        return Ok(None);
+    }
+    let to_json = |s: &ResourceStatus| {
+        serde_json::to_value(s).map_err(|source| crate::error::Error::Serialization {
+            what: "status",
+            source,
+        })
+    };
+    let old = current
+        .map(to_json)
+        .transpose()?
+        .unwrap_or_else(|| serde_json::json!({}));
+    let diff = merge_diff(&old, &to_json(next)?);
+    Ok(diff.map(|d| serde_json::json!({ "status": d })))
+}
+
+/// Minimal merge patch from `old` to `new`; `None` when equal.
+pub fn merge_diff(old: &serde_json::Value, new: &serde_json::Value) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            let mut patch = serde_json::Map::new();
+            for (k, nv) in n {
+                match o.get(k) {
+                    Some(ov) => {
+                        if let Some(d) = merge_diff(ov, nv) {
+                            patch.insert(k.clone(), d);
+                        }
+                    }
+                    None => {
+                        patch.insert(k.clone(), nv.clone());
+                    }
+                }
+            }
+            for k in o.keys().filter(|k| !n.contains_key(*k)) {
+                patch.insert(k.clone(), Value::Null);
+            }
+            (!patch.is_empty()).then_some(Value::Object(patch))
+        }
+        (o, n) if o == n => None,
+        (_, n) => Some(n.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn at(second: i64) -> Time {
+        Time(jiff::Timestamp::from_second(second).unwrap())
+    }
+
+    fn get<'a>(conds: &'a [Condition], t: &str) -> &'a Condition {
+        conds.iter().find(|c| c.type_ == t).unwrap()
+    }
+
+    #[test]
+    fn synced_is_ready_only() {
+        let c = conditions(&Phase::synced("ok"), Some(3), &[], &at(100));
+        assert_eq!(
+            c.iter()
+                .map(|c| (c.type_.as_str(), c.status.as_str()))
+                .collect::<Vec<_>>(),
+            [("Ready", "True"), ("Reconciling", "False"), ("Stalled", "False")]
+        );
+        assert!(
+            c.iter()
+                .all(|c| c.observed_generation == Some(3) && c.reason == "Synced")
+        );
+    }
+
+    #[test]
+    fn retryable_failure_is_reconciling_terminal_is_stalled() {
+        let e = crate::error::Error::from_status("GET", "u", 503, "down".into());
+        let c = conditions(&Phase::failed(&e), Some(1), &[], &at(1));
+        assert_eq!(get(&c, "Ready").status, "False");
+        assert_eq!(get(&c, "Reconciling").status, "True");
+        assert_eq!(get(&c, "Reconciling").reason, "BackendUnavailable");
+        assert_eq!(get(&c, "Stalled").status, "False");
+
+        let e = crate::error::Error::from_status("POST", "u", 400, "bad".into());
+        let c = conditions(&Phase::failed(&e), Some(1), &[], &at(1));
+        assert_eq!(get(&c, "Reconciling").status, "False");
+        assert_eq!(get(&c, "Stalled").status, "True");
+        assert_eq!(get(&c, "Stalled").reason, "BackendRejected");
+    }
+
+    #[test]
+    fn last_transition_time_is_kept_until_status_flips() {
+        let first = conditions(&Phase::synced("a"), Some(1), &[], &at(100));
+        let again = conditions(&Phase::synced("b"), Some(2), &first, &at(200));
+        assert!(again.iter().all(|c| c.last_transition_time == at(100)));
+        let e = crate::error::Error::from_status("GET", "u", 500, "x".into());
+        let failed = conditions(&Phase::failed(&e), Some(2), &again, &at(300));
+        assert_eq!(get(&failed, "Ready").last_transition_time, at(300));
+        assert_eq!(get(&failed, "Reconciling").last_transition_time, at(300));
+        assert_eq!(get(&failed, "Stalled").last_transition_time, at(100));
+    }
+
+    #[test]
+    fn equal_status_needs_no_write() {
+        let s = ResourceStatus {
+            state: Some(ResourceState::Synced),
+            external_id: Some("1".into()),
+            conditions: conditions(&Phase::synced("ok"), Some(1), &[], &at(5)),
+            ..Default::default()
+        };
+        assert_eq!(status_patch(Some(&s), &s.clone()).unwrap(), None);
+        assert_eq!(status_patch(None, &ResourceStatus::default()).unwrap(), None);
+    }
+
+    #[test]
+    fn changed_status_patches_only_changes_and_nulls_removed_keys() {
+        let old = ResourceStatus {
+            state: Some(ResourceState::Failed),
+            message: Some("boom".into()),
+            response: Some(EndpointResponse {
+                success: false,
+                status_code: Some(500),
+                data: None,
+                error: Some("x".into()),
+            }),
+            external_id: Some("1".into()),
+            ..Default::default()
+        };
+        let new = ResourceStatus {
+            state: Some(ResourceState::Synced),
+            message: None,
+            response: Some(EndpointResponse {
+                success: true,
+                status_code: Some(200),
+                data: Some(json!({"id": 1})),
+                error: None,
+            }),
+            external_id: Some("1".into()),
+            ..Default::default()
+        };
+        let patch = status_patch(Some(&old), &new).unwrap().unwrap();
+        assert_eq!(
+            patch,
+            json!({"status": {"state": "Synced", "message": null,
+                              "response": {"success": true, "statusCode": 200, "data": {"id": 1}, "error": null}}})
+        );
+    }
 }

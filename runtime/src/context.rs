@@ -1,0 +1,185 @@
+//! Shared controller context: clients, configuration, per-object retry backoff and readiness. No reconcile behaviour.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::endpoint::EndpointResolver;
+use crate::http::BackendClient;
+use crate::operator::AppInfo;
+
+/// Everything a reconciler needs, shared by all controllers of one operator process.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: kube::Client,
+    /// Identity of the operator (finalizer name, field manager).
+    pub app: AppInfo,
+    /// Backend HTTP client.
+    pub backend: BackendClient,
+    /// Base URL resolution.
+    pub endpoints: EndpointResolver,
+    /// Namespace to watch; `None` watches all namespaces.
+    pub watch_namespace: Option<String>,
+    /// Per-object retry backoff.
+    pub backoff: RetryBackoff,
+    /// Which controllers have completed their initial list.
+    pub readiness: Readiness,
+    /// Flips to `true` when the operator should shut down gracefully.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("app", &self.app)
+            .field("endpoints", &self.endpoints)
+            .field("watch_namespace", &self.watch_namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding these locks cannot leave the maps inconsistent; keep going.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Longest retry delay, whatever the interval.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
+/// First retry delay.
+pub const BASE_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Jittered exponential backoff per object (keyed by UID): `1s·2^n`, capped, ±20 % jitter.
+/// Reset on success and forgotten when the object is deleted.
+#[derive(Debug, Default)]
+pub struct RetryBackoff {
+    attempts: Mutex<HashMap<String, u32>>,
+}
+
+impl RetryBackoff {
+    /// Delay before the next retry of object `key`; counts the attempt. `cap` bounds the delay
+    /// (together with [`MAX_RETRY_DELAY`]).
+    pub fn next_delay(&self, key: &str, cap: Option<Duration>) -> Duration {
+        let attempt = {
+            let mut attempts = lock(&self.attempts);
+            let n = attempts.entry(key.to_owned()).or_insert(0);
+            let current = *n;
+            *n = n.saturating_add(1);
+            current
+        };
+        let jitter = rand::random_range(-0.2..=0.2);
+        backoff_delay(attempt, cap, jitter)
+    }
+
+    /// Forgets the attempts of `key` (after a success or deletion).
+    pub fn reset(&self, key: &str) {
+        lock(&self.attempts).remove(key);
+    }
+
+    /// Number of failed attempts recorded for `key`.
+    pub fn attempts(&self, key: &str) -> u32 {
+        lock(&self.attempts).get(key).copied().unwrap_or(0)
+    }
+}
+
+/// Pure backoff formula: `min(BASE·2^attempt · (1 + jitter), cap, MAX_RETRY_DELAY)`, never below 100 ms.
+pub fn backoff_delay(attempt: u32, cap: Option<Duration>, jitter: f64) -> Duration {
+    let cap = cap
+        .map_or(MAX_RETRY_DELAY, |c| c.min(MAX_RETRY_DELAY))
+        .max(Duration::from_millis(100));
+    let nominal = BASE_RETRY_DELAY.as_secs_f64() * 2f64.powi(attempt.min(30) as i32);
+    let jittered = nominal * (1.0 + jitter.clamp(-0.2, 0.2));
+    Duration::from_secs_f64(jittered).clamp(Duration::from_millis(100), cap)
+}
+
+/// Tracks which controllers finished their initial list (for `/readyz`).
+#[derive(Debug, Default)]
+pub struct Readiness {
+    kinds: Mutex<BTreeMap<&'static str, bool>>,
+}
+
+impl Readiness {
+    /// Registers a controller as not ready yet.
+    pub fn register(&self, kind: &'static str) {
+        lock(&self.kinds).entry(kind).or_insert(false);
+    }
+
+    /// Marks a controller ready (its watch has listed all objects).
+    pub fn set_ready(&self, kind: &'static str) {
+        lock(&self.kinds).insert(kind, true);
+    }
+
+    /// Whether every registered controller is ready (and at least one is registered).
+    pub fn is_ready(&self) -> bool {
+        let kinds = lock(&self.kinds);
+        !kinds.is_empty() && kinds.values().all(|r| *r)
+    }
+
+    /// Kinds that are not ready yet.
+    pub fn pending(&self) -> Vec<&'static str> {
+        lock(&self.kinds)
+            .iter()
+            .filter(|(_, r)| !**r)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_within_jitter_bounds() {
+        for attempt in 0..6u32 {
+            let nominal = f64::from(1u32 << attempt);
+            let lo = backoff_delay(attempt, None, -0.2).as_secs_f64();
+            let hi = backoff_delay(attempt, None, 0.2).as_secs_f64();
+            assert!((lo - nominal * 0.8).abs() < 1e-9, "{attempt}: {lo}");
+            assert!((hi - nominal * 1.2).abs() < 1e-9, "{attempt}: {hi}");
+        }
+    }
+
+    #[test]
+    fn backoff_is_capped_by_interval_and_maximum() {
+        assert_eq!(
+            backoff_delay(10, Some(Duration::from_secs(30)), 0.2),
+            Duration::from_secs(30)
+        );
+        assert_eq!(backoff_delay(30, None, 0.2), MAX_RETRY_DELAY);
+        assert_eq!(
+            backoff_delay(30, Some(Duration::from_secs(3600)), 0.0),
+            MAX_RETRY_DELAY
+        );
+        assert_eq!(backoff_delay(u32::MAX, None, 0.0), MAX_RETRY_DELAY);
+    }
+
+    #[test]
+    fn per_object_attempts_count_and_reset() {
+        let b = RetryBackoff::default();
+        for expected_max in [1.2, 2.4, 4.8] {
+            let d = b.next_delay("uid-a", None).as_secs_f64();
+            assert!(
+                d <= expected_max + 1e-9 && d >= expected_max / 1.2 * 0.8 - 1e-9,
+                "{d}"
+            );
+        }
+        assert_eq!(b.attempts("uid-a"), 3);
+        assert_eq!(b.attempts("uid-b"), 0);
+        b.reset("uid-a");
+        assert_eq!(b.attempts("uid-a"), 0);
+        assert!(b.next_delay("uid-a", None) <= Duration::from_millis(1200));
+    }
+
+    #[test]
+    fn readiness_requires_every_kind() {
+        let r = Readiness::default();
+        assert!(!r.is_ready());
+        r.register("Pet");
+        r.register("User");
+        r.set_ready("Pet");
+        assert!(!r.is_ready());
+        assert_eq!(r.pending(), ["User"]);
+        r.set_ready("User");
+        assert!(r.is_ready());
+    }
+}

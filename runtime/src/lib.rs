@@ -1,0 +1,37 @@
+//! openapi-operator-runtime: the hand-written behaviour every generated operator links.
+//!
+//! Generated crates declare types and implement [`traits::RestResource`]; this crate owns
+//! reconciling, backend HTTP, drift detection, status, CRD rendering and the operator binary's
+//! command line ([`commands::main`]).
+#![deny(missing_docs)]
+
+pub mod commands;
+pub mod context;
+pub mod controls;
+pub mod crd;
+pub mod drift;
+pub mod endpoint;
+pub mod error;
+pub mod finalizer;
+pub mod http;
+pub mod operator;
+pub mod resource;
+pub mod schema;
+pub mod status;
+pub mod telemetry;
+pub mod traits;
+
+pub use controls::{ResourceControls, TargetSpec};
+pub use error::{Error, Result};
+pub use operator::{AppInfo, Operator};
+pub use status::{EndpointResponse, ResourceState, ResourceStatus};
+pub use traits::{
+    OperationDescriptor, ParamBinding, ResourceDescriptor, RestResource, UpdateDescriptor, UpdateMethod,
+};
+
+// Re-exported so generated crates and their tests name one version of each.
+pub use k8s_openapi;
+pub use kube;
+pub use schemars;
+pub use serde;
+pub use serde_json;

@@ -1,0 +1,517 @@
+//! The generic Resource reconciler: keeps one backend object per CR in sync (create, read, drift correction, delete).
+//!
+//! # Expected flow
+//!
+//! 1. A user creates a CR. The reconciler resolves the object id (`spec.<id_field>`, else
+//!    `status.externalID`), `GET`s the item path and, on `404` or when no id is known, `POST`s the
+//!    desired body (the spec restricted to [`ResourceDescriptor::body_fields`], without read-only
+//!    fields) to the create path. The id in the response (`<id_field>`, else `id`/`ID`/`Id`) is recorded
+//!    as `status.externalID` with `createdByController: true`.
+//! 2. Only **after** that first successful create, and only when the kind has a delete operation,
+//!    the finalizer `<group>/finalizer` is added (JSON patch guarded by a `test` op).
+//! 3. Later reconciles (spec change, or every `spec.executionInterval`, default 30s) `GET` the object
+//!    and compare it with the desired body ([`crate::drift`]). Drift is corrected with `PATCH`
+//!    (desired body, merge patch), `PUT` or `POST` ([`drift::merge_for_update`] of observed and desired)
+//!    as the descriptor says; `driftDetectedCount` counts drift episodes.
+//! 4. The user deletes the CR. If our finalizer is present, the object was created by the operator
+//!    and an id is known, the backend object is `DELETE`d (`2xx` and `404` count as done); then the
+//!    finalizer is removed with a JSON patch whose `test` op makes it race-safe.
+//!
+//! # Guarantees
+//!
+//! - **A backend object the operator did not create is never deleted** (`createdByController` must be
+//!   `true`).
+//! - **No status write when nothing changed**: the new status is computed from the stored one and
+//!   written (JSON merge patch of the changed keys on the status subresource) only when it differs.
+//!   Condition `lastTransitionTime`s and `status.lastGetTime` move only with other changes, so a
+//!   steady state causes zero API-server writes.
+//! - Status writes do not trigger reconciles: the watch is filtered on `metadata.generation`,
+//!   `metadata.deletionTimestamp` and `metadata.finalizers` ([`trigger_hash`]). Deletion still gets
+//!   through (the deletion timestamp is part of the hash, whether or not the server bumps the
+//!   generation), and so do finalizer edits (our own finalizer add causes exactly one extra
+//!   reconcile, a `GET` that finds nothing to write).
+//! - A failed backend delete never drops the finalizer: the CR stays until the delete succeeds or a
+//!   human removes the finalizer.
+//!
+//! # Errors and requeueing
+//!
+//! Backend errors are recorded in the status (state `Failed`, `status.response` with the status code
+//! and the backend's message) rather than returned:
+//! - retryable ([`Error::is_retryable`]: network, timeout, 5xx, 408, 429) → `Reconciling=True`,
+//!   `Stalled=False`, requeue after a jittered exponential backoff per object (1s·2^n, capped at
+//!   `min(interval, 5m)`), reset on success;
+//! - terminal (other 4xx, invalid spec, unusable response) → `Stalled=True`, no requeue until the CR
+//!   changes ([`Action::await_change`]).
+//!
+//! Kubernetes API errors (status or finalizer patch) are returned and handled by [`error_policy`]:
+//! `409 Conflict` is retried after 1s, anything else with the per-object backoff.
+//!
+//! # Caveats
+//!
+//! If the CR is deleted between a create and the finalizer being added, the backend object is left
+//! behind (it cannot be attributed to a CR any more). Deletes are only attempted while the operator
+//! runs.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Resource, ResourceExt};
+use serde_json::Value;
+use tracing::{debug, info, instrument, warn};
+
+use crate::context::{Context, MAX_RETRY_DELAY};
+use crate::drift;
+use crate::error::{Error, Result};
+use crate::finalizer;
+use crate::http::{BackendResponse, Method, operation_url};
+use crate::status::{self, EndpointResponse, Phase, ResourceState, ResourceStatus};
+use crate::traits::{ResourceDescriptor, RestResource, UpdateMethod};
+
+/// Entry point of one kind's controller, monomorphised by [`controller_fn`]. Runs until shutdown.
+pub type ControllerFn = fn(Arc<Context>) -> BoxFuture<'static, Result<(), Error>>;
+
+/// The controller entry point for kind `K`.
+pub fn controller_fn<K: RestResource>() -> ControllerFn {
+    |ctx| Box::pin(run::<K>(ctx))
+}
+
+/// Hash of the metadata that should trigger a reconcile: generation (spec changes), deletion
+/// timestamp and finalizers. Status-only updates leave it unchanged.
+pub fn trigger_hash<K: Resource>(obj: &K) -> Option<u64> {
+    let meta = obj.meta();
+    let mut h = DefaultHasher::new();
+    meta.generation.hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    meta.finalizers.hash(&mut h);
+    Some(h.finish())
+}
+
+/// Runs the controller of kind `K` until `ctx.shutdown` flips; in-flight reconciles finish first.
+///
+/// # Errors
+///
+/// None today; the signature leaves room for startup checks.
+pub async fn run<K: RestResource>(ctx: Arc<Context>) -> Result<()> {
+    let kind = K::DESCRIPTOR.kind;
+    ctx.readiness.register(kind);
+    let api: Api<K> = match &ctx.watch_namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
+    };
+    let (reader, writer) = reflector::store();
+    let events_ctx = ctx.clone();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .inspect(move |event| match event {
+            Ok(watcher::Event::InitDone) => events_ctx.readiness.set_ready(kind),
+            Ok(watcher::Event::Delete(obj)) => {
+                if let Some(uid) = obj.meta().uid.as_deref() {
+                    events_ctx.backoff.reset(uid);
+                }
+            }
+            Err(error) => warn!(kind, %error, "watch failed; retrying"),
+            _ => {}
+        })
+        .applied_objects()
+        .predicate_filter(trigger_hash::<K>, kube::runtime::PredicateConfig::default());
+    let mut shutdown = ctx.shutdown.clone();
+    info!(
+        kind,
+        namespace = ctx.watch_namespace.as_deref().unwrap_or("*"),
+        "starting controller"
+    );
+    Controller::for_stream(stream, reader)
+        .graceful_shutdown_on(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
+        })
+        .run(reconcile::<K>, error_policy::<K>, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((obj, action)) => debug!(kind, name = %obj.name, ?action, "reconciled"),
+                Err(error) => warn!(kind, %error, "reconcile failed"),
+            }
+        })
+        .await;
+    info!(kind, "controller stopped");
+    Ok(())
+}
+
+/// Requeue policy for errors [`reconcile`] returns (Kubernetes API failures).
+pub fn error_policy<K: RestResource>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+    warn!(kind = K::DESCRIPTOR.kind, name = %obj.name_any(), %error, label = error.metric_label(), "reconcile error");
+    if error.is_conflict() {
+        return Action::requeue(Duration::from_secs(1));
+    }
+    Action::requeue(ctx.backoff.next_delay(&uid(&*obj), None))
+}
+
+fn uid<K: Resource>(obj: &K) -> String {
+    obj.meta()
+        .uid
+        .clone()
+        .unwrap_or_else(|| format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()))
+}
+
+/// Where our finalizer stands on an object, matched exhaustively by [`reconcile`].
+struct FinalizerState {
+    index: Option<usize>,
+    deleting: bool,
+}
+
+/// Reconciles one CR of kind `K`; see the module documentation for the protocol.
+///
+/// # Errors
+///
+/// Only Kubernetes API failures (status or finalizer patches); backend failures are recorded in
+/// the status and turned into an [`Action`].
+#[instrument(skip_all, fields(
+    kind = K::DESCRIPTOR.kind,
+    namespace = obj.namespace().unwrap_or_default(),
+    name = obj.name_any(),
+    generation = obj.meta().generation.unwrap_or_default(),
+))]
+pub async fn reconcile<K: RestResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let finalizer = ctx.app.finalizer();
+    let state = FinalizerState {
+        index: obj.finalizers().iter().position(|f| *f == finalizer),
+        deleting: obj.meta().deletion_timestamp.is_some(),
+    };
+    match state {
+        FinalizerState {
+            index: Some(index),
+            deleting: true,
+        } => cleanup(&api, &obj, &ctx, index).await,
+        FinalizerState {
+            index: None,
+            deleting: true,
+        } => {
+            ctx.backoff.reset(&uid(&*obj));
+            Ok(Action::await_change())
+        }
+        FinalizerState {
+            index,
+            deleting: false,
+        } => apply(&api, &obj, &ctx, index.is_some()).await,
+    }
+}
+
+/// Create-or-update of one CR, then status, then (after the first create) the finalizer.
+async fn apply<K: RestResource>(api: &Api<K>, obj: &K, ctx: &Context, has_finalizer: bool) -> Result<Action> {
+    let current = obj.resource_status();
+    let mut next = current.cloned().unwrap_or_default();
+    let mut read = false;
+    let key = uid(obj);
+    let (phase, action) = match obj.controls().interval() {
+        Err(e) => (Phase::failed(&e), Action::await_change()),
+        Ok(interval) => match sync_object(obj, ctx, &mut next, &mut read).await {
+            Ok(phase) => {
+                ctx.backoff.reset(&key);
+                (phase, interval.map_or_else(Action::await_change, Action::requeue))
+            }
+            Err(e) if e.is_retryable() => {
+                let delay = ctx.backoff.next_delay(&key, interval);
+                warn!(error = %e, label = e.metric_label(), retry_in = ?delay, "sync failed; will retry");
+                (Phase::failed(&e), Action::requeue(delay))
+            }
+            Err(e) => {
+                warn!(error = %e, label = e.metric_label(), "sync failed; waiting for a spec change");
+                (Phase::failed(&e), Action::await_change())
+            }
+        },
+    };
+    let written = write_status(api, obj, ctx, current, next.clone(), &phase, read).await?;
+    let owns_object = next.created_by_controller == Some(true);
+    if owns_object && K::DESCRIPTOR.delete.is_some() && !has_finalizer {
+        let version = written.or_else(|| obj.resource_version());
+        finalizer::add(api, obj, &ctx.app.finalizer(), version.as_deref()).await?;
+    }
+    Ok(action)
+}
+
+/// Talks to the backend and records what it learnt in `next`. Sets `read` when a GET answered.
+async fn sync_object<K: RestResource>(
+    obj: &K,
+    ctx: &Context,
+    next: &mut ResourceStatus,
+    read: &mut bool,
+) -> Result<Phase> {
+    let desc = K::DESCRIPTOR;
+    let spec = spec_json(obj)?;
+    let base = ctx.endpoints.resolve(obj.controls())?;
+    let desired = drift::desired_body(&spec, desc);
+    let id = spec_id(&spec, desc).or_else(|| next.external_id.clone().filter(|id| !id.is_empty()));
+
+    let observed = match &id {
+        None => None,
+        Some(id) => {
+            let url = operation_url(&base, &desc.read, desc, &spec, Some(id))?;
+            let resp = send(ctx, next, Method::Get, &url, None).await?;
+            *read = true;
+            match resp.status {
+                404 => None,
+                _ if resp.is_success() => Some(resp),
+                _ => return Err(record_failure(next, &resp, Method::Get, &url)),
+            }
+        }
+    };
+
+    let Some(observed) = observed else {
+        return create(ctx, desc, &base, &spec, &desired, id, next).await;
+    };
+    let id = id.unwrap_or_default();
+    next.external_id = Some(id.clone());
+    next.created_by_controller.get_or_insert(false);
+    record_success(next, &observed);
+    let found = drift::compare(&desired, &observed.body);
+    if found.is_empty() {
+        next.drift_detected = Some(false);
+        return Ok(Phase::synced(format!("backend object {id} is in sync")));
+    }
+
+    info!(fields = %found.summary(), "drift detected");
+    if next.drift_detected != Some(true) {
+        next.drift_detected_count = Some(next.drift_detected_count.unwrap_or(0) + 1);
+    }
+    next.drift_detected = Some(true);
+    let Some(update) = desc.update else {
+        return Ok(Phase {
+            state: ResourceState::Failed,
+            reason: "DriftNotCorrectable",
+            message: format!(
+                "drift detected but the API has no update operation (fields: {})",
+                found.summary()
+            ),
+            stalled: true,
+        });
+    };
+    let body = match update.method {
+        UpdateMethod::Patch => desired,
+        UpdateMethod::Put | UpdateMethod::Post => drift::merge_for_update(&observed.body, &desired),
+    };
+    let method = Method::from(update.method);
+    let url = operation_url(&base, &update.operation, desc, &spec, Some(&id))?;
+    let resp = send(ctx, next, method, &url, Some(&body)).await?;
+    if !resp.is_success() {
+        return Err(record_failure(next, &resp, method, &url));
+    }
+    record_success(next, &resp);
+    next.last_sync_time = Some(status::now());
+    next.drift_detected = Some(false);
+    Ok(Phase::synced(format!("corrected drift in {}", found.summary())))
+}
+
+/// POSTs the desired body and records the new object's id.
+async fn create(
+    ctx: &Context,
+    desc: &ResourceDescriptor,
+    base: &str,
+    spec: &Value,
+    desired: &Value,
+    known_id: Option<String>,
+    next: &mut ResourceStatus,
+) -> Result<Phase> {
+    let Some(op) = desc.create else {
+        return Err(match known_id {
+            Some(id) => Error::NotRecreatable { id },
+            None => Error::bad_spec(
+                desc.id_field
+                    .map_or_else(|| "status.externalID".to_owned(), |f| format!("spec.{f}")),
+                "no id to read the backend object and the API has no create operation",
+            ),
+        });
+    };
+    let url = operation_url(base, &op, desc, spec, known_id.as_deref())?;
+    let resp = send(ctx, next, Method::Post, &url, Some(desired)).await?;
+    if !resp.is_success() {
+        return Err(record_failure(next, &resp, Method::Post, &url));
+    }
+    record_success(next, &resp);
+    let id = response_id(&resp.body, desc.id_field)
+        .or(known_id)
+        .ok_or_else(|| Error::BadBackendResponse {
+            reason: format!("POST {url} succeeded but the response carries no id"),
+        })?;
+    info!(%id, "created backend object");
+    next.external_id = Some(id.clone());
+    next.created_by_controller = Some(true);
+    next.last_sync_time = Some(status::now());
+    next.drift_detected = Some(false);
+    Ok(Phase::synced(format!("created backend object {id}")))
+}
+
+/// Sends a request; records network failures in `next.response`.
+async fn send(
+    ctx: &Context,
+    next: &mut ResourceStatus,
+    method: Method,
+    url: &str,
+    body: Option<&Value>,
+) -> Result<BackendResponse> {
+    debug!(method = method.as_str(), url, "backend request");
+    ctx.backend.send(method, url, body).await.inspect_err(|e| {
+        next.response = Some(EndpointResponse {
+            success: false,
+            status_code: None,
+            data: None,
+            error: Some(e.to_string()),
+        });
+    })
+}
+
+fn record_success(next: &mut ResourceStatus, resp: &BackendResponse) {
+    next.response = Some(EndpointResponse {
+        success: true,
+        status_code: Some(i32::from(resp.status)),
+        data: (!resp.body.is_null()).then(|| resp.body.clone()),
+        error: None,
+    });
+}
+
+fn record_failure(next: &mut ResourceStatus, resp: &BackendResponse, method: Method, url: &str) -> Error {
+    let error = resp.to_error(method, url);
+    next.response = Some(EndpointResponse {
+        success: false,
+        status_code: Some(i32::from(resp.status)),
+        data: None,
+        error: Some(crate::http::error_message(resp.status, &resp.body)),
+    });
+    error
+}
+
+fn spec_json<K: RestResource>(obj: &K) -> Result<Value> {
+    let value = serde_json::to_value(obj).map_err(|source| Error::Serialization {
+        what: "custom resource",
+        source,
+    })?;
+    Ok(value.get("spec").cloned().unwrap_or(Value::Null))
+}
+
+/// The id the spec names (`spec.<id_field>`), as path text; `0` is a valid id, `""` is not.
+fn spec_id(spec: &Value, desc: &ResourceDescriptor) -> Option<String> {
+    desc.id_field.and_then(|f| spec.get(f)).and_then(id_text)
+}
+
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(match n.as_f64() {
+            Some(f) if !n.is_i64() && !n.is_u64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                format!("{f:.0}")
+            }
+            _ => n.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// Id of a created object: `<id_field>`, else `id`, `ID` or `Id`.
+fn response_id(body: &Value, id_field: Option<&str>) -> Option<String> {
+    id_field
+        .into_iter()
+        .chain(["id", "ID", "Id"])
+        .find_map(|k| body.get(k).and_then(id_text))
+}
+
+/// Stamps phase, conditions and generation on `next` and writes it if it differs from `current`.
+/// Returns the object's new `resourceVersion` when a write happened.
+async fn write_status<K: RestResource>(
+    api: &Api<K>,
+    obj: &K,
+    ctx: &Context,
+    current: Option<&ResourceStatus>,
+    mut next: ResourceStatus,
+    phase: &Phase,
+    read: bool,
+) -> Result<Option<String>> {
+    let generation = obj.meta().generation;
+    let now = status::now();
+    next.state = Some(phase.state);
+    next.message = Some(phase.message.clone());
+    next.observed_generation = generation;
+    next.conditions = status::conditions(phase, generation, &next.conditions, &now);
+    if current == Some(&next) {
+        debug!("status unchanged; no write");
+        return Ok(None);
+    }
+    if read {
+        next.last_get_time = Some(now);
+    }
+    let Some(patch) = status::status_patch(current, &next)? else {
+        return Ok(None);
+    };
+    debug!(%patch, "patching status");
+    let params = PatchParams {
+        field_manager: Some(ctx.app.name.to_owned()),
+        ..PatchParams::default()
+    };
+    let written = api
+        .patch_status(&obj.name_any(), &params, &Patch::Merge(&patch))
+        .await
+        .map_err(|source| Error::Kube {
+            action: "patch status",
+            source,
+        })?;
+    Ok(written.resource_version())
+}
+
+/// Deletes the backend object (if we created it), then removes our finalizer at `index`.
+async fn cleanup<K: RestResource>(api: &Api<K>, obj: &K, ctx: &Context, index: usize) -> Result<Action> {
+    let current = obj.resource_status();
+    let created = current.and_then(|s| s.created_by_controller) == Some(true);
+    if created && K::DESCRIPTOR.delete.is_some() {
+        let mut next = current.cloned().unwrap_or_default();
+        if let Err(e) = delete_backend(obj, ctx, &mut next).await {
+            // Never drop the finalizer on failure, whatever the error: retry with backoff.
+            let delay = ctx.backoff.next_delay(&uid(obj), None);
+            warn!(error = %e, label = e.metric_label(), retry_in = ?delay, "backend delete failed; keeping finalizer");
+            let phase = Phase {
+                state: ResourceState::Failed,
+                reason: e.reason(),
+                message: format!("deleting the backend object failed: {e}"),
+                stalled: false,
+            };
+            write_status(api, obj, ctx, current, next, &phase, false).await?;
+            return Ok(Action::requeue(delay.min(MAX_RETRY_DELAY)));
+        }
+    } else {
+        info!(
+            created,
+            "not deleting the backend object: the operator did not create it"
+        );
+    }
+    finalizer::remove(api, obj, &ctx.app.finalizer(), index).await?;
+    info!("finalizer removed");
+    ctx.backoff.reset(&uid(obj));
+    Ok(Action::await_change())
+}
+
+async fn delete_backend<K: RestResource>(obj: &K, ctx: &Context, next: &mut ResourceStatus) -> Result<()> {
+    let desc = K::DESCRIPTOR;
+    let Some(op) = desc.delete else { return Ok(()) };
+    let spec = spec_json(obj)?;
+    let Some(id) = spec_id(&spec, desc).or_else(|| next.external_id.clone().filter(|id| !id.is_empty()))
+    else {
+        info!("no id known; nothing to delete");
+        return Ok(());
+    };
+    let base = ctx.endpoints.resolve(obj.controls())?;
+    let url = operation_url(&base, &op, desc, &spec, Some(&id))?;
+    let resp = send(ctx, next, Method::Delete, &url, None).await?;
+    if resp.is_success() || resp.status == 404 {
+        info!(%id, status = resp.status, "deleted backend object");
+        return Ok(());
+    }
+    Err(record_failure(next, &resp, Method::Delete, &url))
+}
+
+#[cfg(test)]
+#[path = "resource_tests.rs"]
+mod tests;
