@@ -97,10 +97,11 @@ pub fn json_patch(doc: &mut Value, patch: &Value) -> Result<(), ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?;
     let mut work = doc.clone();
     for op in ops.0 {
-        if let json_patch::PatchOperation::Test(test) = &op {
-            if test.value.is_null() && work.pointer(test.path.as_str()).is_none() {
-                continue;
-            }
+        if let json_patch::PatchOperation::Test(test) = &op
+            && test.value.is_null()
+            && work.pointer(test.path.as_str()).is_none()
+        {
+            continue;
         }
         json_patch::patch(&mut work, &[op]).map_err(|e| match e.kind {
             // evanphx/json-patch's wording, which the real server passes through.
