@@ -31,7 +31,8 @@ fmt-check: ## check formatting
 	$(CARGO) fmt --all --check
 
 regen: ## regenerate generated-examples/ from specs/
-	$(GEN) --spec $(PETSTORE_SPEC) --output $(EXAMPLES)/petstore --runtime-path runtime --quiet
+	$(GEN) --spec $(PETSTORE_SPEC) --output $(EXAMPLES)/petstore --runtime-path runtime --workspace-member --quiet
+	$(GEN) --spec specs/kitchen-sink.yaml --output $(EXAMPLES)/kitchen-sink --runtime-path runtime --workspace-member --quiet
 
 check-generated: regen ## fail if generated-examples/ differs from what the generator emits now
 	@changes=$$(git status --porcelain -- $(EXAMPLES)); \

@@ -32,13 +32,18 @@ struct Scenario {
 impl Scenario {
     async fn start(name: &str) -> Result<Scenario> {
         let env = Env::start(name).await?;
-        env.apply_crds(&repo_root().join("generated-examples/petstore/deploy/crds")).await?;
+        env.apply_crds(&repo_root().join("generated-examples/petstore/deploy/crds"))
+            .await?;
         let operator = env.spawn_operator(&workspace_binary("petstore-operator")?, &[])?;
         Ok(Scenario { env, operator })
     }
 
     fn api(&self, kind: &str, plural: &str) -> Api<DynamicObject> {
-        Api::namespaced_with(self.env.client.clone(), &self.env.namespace, &resource(kind, plural))
+        Api::namespaced_with(
+            self.env.client.clone(),
+            &self.env.namespace,
+            &resource(kind, plural),
+        )
     }
 
     async fn create(&self, kind: &str, plural: &str, name: &str, spec: Value) -> Result<DynamicObject> {
@@ -48,7 +53,10 @@ impl Scenario {
             "metadata": {"name": name, "namespace": self.env.namespace},
             "spec": spec,
         }))?;
-        Ok(self.api(kind, plural).create(&PostParams::default(), &obj).await?)
+        Ok(self
+            .api(kind, plural)
+            .create(&PostParams::default(), &obj)
+            .await?)
     }
 
     /// Waits until `pred(status)` holds for the named object; returns the object. Includes the
@@ -75,7 +83,9 @@ impl Scenario {
             }
         })
         .await;
-        let last = last.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = last
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         found.with_context(|| {
             format!(
                 "{kind}/{name}: waiting for {what}; last status: {}\n--- operator log (tail) ---\n{}",
@@ -87,7 +97,11 @@ impl Scenario {
 
     async fn finish(mut self) -> Result<()> {
         let status = self.operator.terminate(Duration::from_secs(15))?;
-        assert!(status.success(), "operator exited with {status} on SIGTERM\n{}", tail(&self.operator.log(), 40));
+        assert!(
+            status.success(),
+            "operator exited with {status} on SIGTERM\n{}",
+            tail(&self.operator.log(), 40)
+        );
         self.env.cleanup().await
     }
 }
@@ -102,7 +116,11 @@ fn state(status: &Value) -> &str {
 }
 
 fn condition<'a>(status: &'a Value, type_: &str) -> Option<&'a Value> {
-    status.get("conditions")?.as_array()?.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(type_))
+    status
+        .get("conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(type_))
 }
 
 fn external_id(status: &Value) -> Option<i64> {
@@ -114,7 +132,13 @@ fn generation_observed(obj: &DynamicObject, status: &Value) -> bool {
 }
 
 async fn merge_spec(api: &Api<DynamicObject>, name: &str, spec: Value) -> Result<DynamicObject> {
-    Ok(api.patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": spec}))).await?)
+    Ok(api
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": spec})),
+        )
+        .await?)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,7 +167,13 @@ async fn pet_create_update_drift_outage_delete() -> Result<()> {
     assert_eq!(pet["name"], "fido");
     assert_eq!(pet["category"]["id"], 0, "a set 0 must reach the backend: {pet}");
     assert_eq!(status["createdByController"], true);
-    assert!(obj.metadata.finalizers.iter().flatten().any(|f| f == &format!("{GROUP}/finalizer")));
+    assert!(
+        obj.metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .any(|f| f == &format!("{GROUP}/finalizer"))
+    );
     let ready = condition(&status, "Ready").context("Ready condition")?;
     assert_eq!(ready["status"], "True");
     assert_eq!(ready["observedGeneration"].as_i64(), obj.metadata.generation);
@@ -154,7 +184,10 @@ async fn pet_create_update_drift_outage_delete() -> Result<()> {
         state(st) == "Synced" && generation_observed(o, st)
     })
     .await?;
-    wait_until(WAIT, || async { (store.pet(id)?["name"] == "fido-renamed").then_some(()) }).await?;
+    wait_until(WAIT, || async {
+        (store.pet(id)?["name"] == "fido-renamed").then_some(())
+    })
+    .await?;
     assert_eq!(store.pet(id).context("pet")?["status"], "sold");
 
     // Edit the backend behind the operator's back → drift detected, counted, corrected.
@@ -165,25 +198,41 @@ async fn pet_create_update_drift_outage_delete() -> Result<()> {
         st.get("driftDetectedCount").and_then(Value::as_i64).unwrap_or(0) >= 1 && state(st) == "Synced"
     })
     .await?;
-    wait_until(WAIT, || async { (store.pet(id)?["status"] == "sold").then_some(()) }).await?;
+    wait_until(WAIT, || async {
+        (store.pet(id)?["status"] == "sold").then_some(())
+    })
+    .await?;
 
     // Backend outage (500 on reads) → Failed, then recovers to Synced.
     store.inject_fault(Fault::status(format!("/api/v3/pet/{id}"), 500).method("GET"));
     let failed = s
-        .wait_status("Pet", "pets", "fido", "Failed during outage", |_, st| state(st) == "Failed")
+        .wait_status("Pet", "pets", "fido", "Failed during outage", |_, st| {
+            state(st) == "Failed"
+        })
         .await?;
     let failed_status = &failed.data["status"];
     assert_eq!(failed_status["response"]["statusCode"], 500, "{failed_status}");
-    assert_eq!(condition(failed_status, "Stalled").context("Stalled")?["status"], "False");
+    assert_eq!(
+        condition(failed_status, "Stalled").context("Stalled")?["status"],
+        "False"
+    );
     store.clear_faults();
-    s.wait_status("Pet", "pets", "fido", "Synced after outage", |_, st| state(st) == "Synced").await?;
+    s.wait_status("Pet", "pets", "fido", "Synced after outage", |_, st| {
+        state(st) == "Synced"
+    })
+    .await?;
 
     // Delete the CR → backend pet deleted, finalizer released, CR gone.
     pets.delete("fido", &DeleteParams::default()).await?;
-    wait_until(WAIT, || async { pets.get_opt("fido").await.ok()?.is_none().then_some(()) })
-        .await
-        .with_context(|| format!("CR not gone\n{}", tail(&s.operator.log(), 40)))?;
-    assert!(store.pet(id).is_none(), "backend pet {id} should be deleted with the CR it was created for");
+    wait_until(WAIT, || async {
+        pets.get_opt("fido").await.ok()?.is_none().then_some(())
+    })
+    .await
+    .with_context(|| format!("CR not gone\n{}", tail(&s.operator.log(), 40)))?;
+    assert!(
+        store.pet(id).is_none(),
+        "backend pet {id} should be deleted with the CR it was created for"
+    );
     s.finish().await
 }
 
@@ -193,16 +242,29 @@ async fn never_deletes_a_backend_object_it_did_not_create() -> Result<()> {
     let store = s.env.backend.store();
     store.put_pet(json!({"id": 4242, "name": "rex", "photoUrls": [], "status": "available"}));
 
-    s.create("Pet", "pets", "rex", json!({"id": 4242, "name": "rex", "photoUrls": [], "status": "available"}))
+    s.create(
+        "Pet",
+        "pets",
+        "rex",
+        json!({"id": 4242, "name": "rex", "photoUrls": [], "status": "available"}),
+    )
+    .await?;
+    let obj = s
+        .wait_status("Pet", "pets", "rex", "Synced", |_, st| state(st) == "Synced")
         .await?;
-    let obj = s.wait_status("Pet", "pets", "rex", "Synced", |_, st| state(st) == "Synced").await?;
     assert_ne!(obj.data["status"]["createdByController"], true);
     assert_eq!(external_id(&obj.data["status"]), Some(4242));
 
     let pets = s.api("Pet", "pets");
     pets.delete("rex", &DeleteParams::default()).await?;
-    wait_until(WAIT, || async { pets.get_opt("rex").await.ok()?.is_none().then_some(()) }).await?;
-    assert!(store.pet(4242).is_some(), "a pet the operator did not create must survive deleting its CR");
+    wait_until(WAIT, || async {
+        pets.get_opt("rex").await.ok()?.is_none().then_some(())
+    })
+    .await?;
+    assert!(
+        store.pet(4242).is_some(),
+        "a pet the operator did not create must survive deleting its CR"
+    );
     assert_eq!(store.request_count("DELETE", "/api/v3/pet/4242"), 0);
     s.finish().await
 }
@@ -211,9 +273,16 @@ async fn never_deletes_a_backend_object_it_did_not_create() -> Result<()> {
 async fn steady_state_reads_the_backend_but_writes_nothing() -> Result<()> {
     let s = Scenario::start("steady").await?;
     let store = s.env.backend.store();
-    s.create("Pet", "pets", "calm", json!({"name": "calm", "photoUrls": [], "executionInterval": "500ms"}))
+    s.create(
+        "Pet",
+        "pets",
+        "calm",
+        json!({"name": "calm", "photoUrls": [], "executionInterval": "500ms"}),
+    )
+    .await?;
+    let obj = s
+        .wait_status("Pet", "pets", "calm", "Synced", |_, st| state(st) == "Synced")
         .await?;
-    let obj = s.wait_status("Pet", "pets", "calm", "Synced", |_, st| state(st) == "Synced").await?;
     let id = external_id(&obj.data["status"]).context("externalID")?;
     // Let the finalizer patch and the first status write settle, then observe quietly.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -226,8 +295,14 @@ async fn steady_state_reads_the_backend_but_writes_nothing() -> Result<()> {
         before.metadata.resource_version, after.metadata.resource_version,
         "nothing changed, so the operator must not write the CR or its status"
     );
-    assert!(reads_after >= reads_before + 3, "expected periodic reads: {reads_before} → {reads_after}");
-    assert!(reads_after <= reads_before + 9, "one read per interval, not a storm: {reads_before} → {reads_after}");
+    assert!(
+        reads_after >= reads_before + 3,
+        "expected periodic reads: {reads_before} → {reads_after}"
+    );
+    assert!(
+        reads_after <= reads_before + 9,
+        "one read per interval, not a storm: {reads_before} → {reads_after}"
+    );
     s.finish().await
 }
 
@@ -236,22 +311,41 @@ async fn backend_4xx_is_terminal_with_its_message_until_the_spec_changes() -> Re
     let s = Scenario::start("reject").await?;
     let store = s.env.backend.store();
     store.inject_fault(
-        Fault::status("/api/v3/pet", 400).method("POST").body(r#"{"code":400,"message":"name is on the deny list"}"#),
+        Fault::status("/api/v3/pet", 400)
+            .method("POST")
+            .body(r#"{"code":400,"message":"name is on the deny list"}"#),
     );
-    s.create("Pet", "pets", "bad", json!({"name": "bad", "photoUrls": []})).await?;
-    let obj = s.wait_status("Pet", "pets", "bad", "Failed", |_, st| state(st) == "Failed").await?;
+    s.create("Pet", "pets", "bad", json!({"name": "bad", "photoUrls": []}))
+        .await?;
+    let obj = s
+        .wait_status("Pet", "pets", "bad", "Failed", |_, st| state(st) == "Failed")
+        .await?;
     let st = &obj.data["status"];
-    assert!(st["message"].as_str().unwrap_or("").contains("name is on the deny list"), "{st}");
+    assert!(
+        st["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("name is on the deny list"),
+        "{st}"
+    );
     assert_eq!(st["response"]["statusCode"], 400);
     assert_eq!(condition(st, "Stalled").context("Stalled")?["status"], "True");
     // Terminal: no retry storm while the spec is unchanged.
     let posts = store.request_count("POST", "/api/v3/pet");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(store.request_count("POST", "/api/v3/pet"), posts, "4xx must not be retried");
+    assert_eq!(
+        store.request_count("POST", "/api/v3/pet"),
+        posts,
+        "4xx must not be retried"
+    );
 
     store.clear_faults();
     merge_spec(&s.api("Pet", "pets"), "bad", json!({"name": "good"})).await?;
-    let obj = s.wait_status("Pet", "pets", "bad", "Synced after fix", |_, st| state(st) == "Synced").await?;
+    let obj = s
+        .wait_status("Pet", "pets", "bad", "Synced after fix", |_, st| {
+            state(st) == "Synced"
+        })
+        .await?;
     let id = external_id(&obj.data["status"]).context("externalID")?;
     assert_eq!(store.pet(id).context("pet")?["name"], "good");
     s.finish().await
@@ -276,9 +370,11 @@ async fn user_updates_with_put_and_order_with_post() -> Result<()> {
     .await?;
     assert_eq!(store.user("alice").context("user")?["firstName"], "Alice");
     merge_spec(&s.api("User", "users"), "alice", json!({"userStatus": 0})).await?;
-    wait_until(WAIT, || async { (store.user("alice")?["userStatus"] == 0).then_some(()) })
-        .await
-        .context("userStatus 0 never reached the backend")?;
+    wait_until(WAIT, || async {
+        (store.user("alice")?["userStatus"] == 0).then_some(())
+    })
+    .await
+    .context("userStatus 0 never reached the backend")?;
     assert!(store.request_count("PUT", "/api/v3/user/alice") >= 1);
 
     // Order: no PUT/PATCH in the API, so drift is corrected by POSTing to the collection.
@@ -289,7 +385,8 @@ async fn user_updates_with_put_and_order_with_post() -> Result<()> {
         json!({"id": 7, "petId": 1, "quantity": 2, "status": "placed", "complete": false, "executionInterval": "1s"}),
     )
     .await?;
-    s.wait_status("Order", "orders", "o1", "Synced", |_, st| state(st) == "Synced").await?;
+    s.wait_status("Order", "orders", "o1", "Synced", |_, st| state(st) == "Synced")
+        .await?;
     let mut order = store.order(7).context("order")?;
     order["complete"] = json!(true);
     store.put_order(order);
@@ -297,8 +394,10 @@ async fn user_updates_with_put_and_order_with_post() -> Result<()> {
         st.get("driftDetectedCount").and_then(Value::as_i64).unwrap_or(0) >= 1 && state(st) == "Synced"
     })
     .await?;
-    wait_until(WAIT, || async { (store.order(7)?["complete"] == false).then_some(()) })
-        .await
-        .context("complete=false never restored")?;
+    wait_until(WAIT, || async {
+        (store.order(7)?["complete"] == false).then_some(())
+    })
+    .await
+    .context("complete=false never restored")?;
     s.finish().await
 }

@@ -32,8 +32,16 @@ pub struct Cli {
 pub enum Command {
     /// Run the controllers and the health server until SIGTERM/SIGINT.
     Run(RunArgs),
-    /// Print every CRD as YAML, separated by `---`.
-    Crds,
+    /// Print every CRD as YAML (`---` separated), or write `<plural>.<group>.yaml` files.
+    Crds(CrdsArgs),
+}
+
+/// Options of `crds` (and of the generated `<app>-crdgen` binary).
+#[derive(Debug, Clone, Args)]
+pub struct CrdsArgs {
+    /// Write one `<plural>.<group>.yaml` file per CRD into this directory instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<std::path::PathBuf>,
 }
 
 /// Options of `run`.
@@ -83,7 +91,7 @@ pub fn main(op: Operator) -> ExitCode {
         Err(e) => e.exit(),
     };
     let result = match cli.command {
-        Command::Crds => print_crds(&op),
+        Command::Crds(args) => write_crds(&op, &args),
         Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -125,9 +133,48 @@ pub fn crds_yaml(op: &Operator) -> Result<String> {
     Ok(docs.join("---\n"))
 }
 
-fn print_crds(op: &Operator) -> Result<()> {
-    print!("{}", crds_yaml(op)?);
+/// Prints every CRD of `op`, or writes one file per CRD into `args.out_dir`.
+///
+/// # Errors
+///
+/// [`Error::Startup`] if a CRD cannot be serialized or a file cannot be written.
+pub fn write_crds(op: &Operator, args: &CrdsArgs) -> Result<()> {
+    let Some(dir) = &args.out_dir else {
+        print!("{}", crds_yaml(op)?);
+        return Ok(());
+    };
+    for crd in op.crds() {
+        let yaml = crate::crd::to_yaml(&crd).map_err(|e| Error::Startup {
+            what: "CRD rendering",
+            reason: e.to_string(),
+        })?;
+        let path = dir.join(format!("{}.yaml", crd.metadata.name.unwrap_or_default()));
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&path, yaml))
+            .map_err(|e| Error::Startup {
+                what: "writing CRD files",
+                reason: format!("{}: {e}", path.display()),
+            })?;
+    }
     Ok(())
+}
+
+/// Entry point of a generated `<app>-crdgen` binary: `[--out-dir DIR]`, same as `<app>-operator crds`.
+pub fn crdgen(op: Operator) -> ExitCode {
+    let name = format!("{}-crdgen", op.info.name.trim_end_matches("-operator"));
+    let cmd =
+        CrdsArgs::augment_args(clap::Command::new(name.clone()).about("Print or write the operator's CRDs"));
+    let args = match CrdsArgs::from_arg_matches(&cmd.get_matches()) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    match write_crds(&op, &args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `run`: controllers + health server until SIGTERM/SIGINT, then a graceful stop.

@@ -48,7 +48,10 @@ pub fn install_crypto() {
 
 /// Repository root (the workspace directory).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// Path of a binary built by cargo into the same target dir as this test executable.
@@ -82,8 +85,12 @@ impl Env {
                 Cluster::Real
             }
             None => {
-                let server = TestApiServer::start().await.context("starting the test API server")?;
-                server.write_kubeconfig(&kubeconfig).context("writing kubeconfig")?;
+                let server = TestApiServer::start()
+                    .await
+                    .context("starting the test API server")?;
+                server
+                    .write_kubeconfig(&kubeconfig)
+                    .context("writing kubeconfig")?;
                 Cluster::Fake(server)
             }
         };
@@ -104,8 +111,17 @@ impl Env {
             .create(&PostParams::default(), &ns)
             .await
             .with_context(|| format!("creating namespace {namespace}"))?;
-        let backend = PetstoreServer::start().await.context("starting petstore-server")?;
-        Ok(Env { cluster, kubeconfig, client, namespace, backend, dir })
+        let backend = PetstoreServer::start()
+            .await
+            .context("starting petstore-server")?;
+        Ok(Env {
+            cluster,
+            kubeconfig,
+            client,
+            namespace,
+            backend,
+            dir,
+        })
     }
 
     /// Whether the scenario runs against the in-repo test API server.
@@ -124,9 +140,10 @@ impl Env {
             .collect();
         files.sort();
         for file in files {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let crd: CustomResourceDefinition = serde_saphyr::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let crd: CustomResourceDefinition =
+                serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let name = crd.metadata.name.clone().context("CRD without a name")?;
             api.patch(&name, &PatchParams::apply("e2e").force(), &Patch::Apply(&crd))
                 .await
@@ -136,7 +153,11 @@ impl Env {
         for name in &names {
             wait_until(Duration::from_secs(30), || async {
                 let crd = api.get(name).await.ok()?;
-                let established = crd.status?.conditions?.iter().any(|c| c.type_ == "Established" && c.status == "True");
+                let established = crd
+                    .status?
+                    .conditions?
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True");
                 established.then_some(())
             })
             .await
@@ -166,7 +187,10 @@ impl Env {
             .stderr(err)
             .spawn()
             .with_context(|| format!("spawning {}", binary.display()))?;
-        Ok(OperatorProcess { child: Some(child), log_path })
+        Ok(OperatorProcess {
+            child: Some(child),
+            log_path,
+        })
     }
 
     /// A namespaced typed API in the scenario's namespace.

@@ -1,0 +1,411 @@
+//! Spec + Config → Model: every "which endpoint becomes which kind" decision lives here.
+
+mod resource;
+mod schema;
+
+use openapiv3::{OpenAPI, PathItem, ReferenceOr};
+
+use crate::config::Config;
+use crate::error::{Error, Found, Result};
+use crate::model::{ApiInfo, HttpMethod, Model, Unclassified, naming};
+use crate::parse::Spec;
+
+/// Builds the IR. Fails with [`Error::NoResources`] when no Resource kind can be formed.
+pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
+    config.validate()?;
+    let api = &spec.openapi;
+    let group = match &config.group {
+        Some(g) => g.clone(),
+        None => naming::default_group(&api.info.title),
+    };
+    let app_name = group.split('.').next().unwrap_or("app").to_owned();
+    let info = ApiInfo {
+        title: api.info.title.trim().to_owned(),
+        version: api.info.version.clone(),
+        description: api.info.description.as_deref().and_then(first_paragraph),
+        spec_source: config.spec.display(),
+        app_name: app_name.clone(),
+        group,
+        api_version: config.api_version.clone(),
+        operator_name: format!("{app_name}-operator"),
+        crate_name: format!("{app_name}-operator"),
+        server_url: api
+            .servers
+            .first()
+            .map(|s| s.url.clone())
+            .filter(|u| u.starts_with("http")),
+    };
+    let endpoints = endpoints(api);
+    let resources = resource::build(api, &info);
+    let mut unclassified: Vec<Unclassified> = endpoints
+        .iter()
+        .filter(|e| !resources.used.contains(&(e.path.to_owned(), e.method)))
+        .map(|e| Unclassified {
+            method: e.method,
+            path: e.path.to_owned(),
+            operation_id: e.operation_id.map(str::to_owned),
+            reason: resources
+                .reasons
+                .iter()
+                .find(|(p, m, _)| p == e.path && *m == e.method)
+                .map(|(_, _, r)| r.clone())
+                .unwrap_or_else(|| default_reason(e)),
+        })
+        .collect();
+    unclassified.sort_by(|a, b| (&a.path, a.method).cmp(&(&b.path, b.method)));
+    if resources.crds.is_empty() {
+        return Err(Error::NoResources {
+            file: spec.file.clone(),
+            unclassified: unclassified
+                .iter()
+                .map(|u| Found {
+                    method: u.method.as_str().to_owned(),
+                    path: u.path.clone(),
+                    reason: u.reason.clone(),
+                })
+                .collect(),
+        });
+    }
+    Ok(Model {
+        api: info,
+        types: resources.types,
+        crds: resources.crds,
+        unclassified,
+        warnings: resources.warnings,
+    })
+}
+
+fn first_paragraph(text: &str) -> Option<String> {
+    let para = text.trim().split("\n\n").next()?.trim();
+    (!para.is_empty()).then(|| para.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// One operation of the spec.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Endpoint<'a> {
+    pub path: &'a str,
+    pub method: HttpMethod,
+    pub operation_id: Option<&'a str>,
+    pub item: &'a PathItem,
+}
+
+fn endpoints(api: &OpenAPI) -> Vec<Endpoint<'_>> {
+    let mut out = Vec::new();
+    for (path, item) in &api.paths.paths {
+        // Path-item `$ref`s are rare; they are validated but not followed in this release.
+        let ReferenceOr::Item(item) = item else { continue };
+        for (method, operation) in operations(item) {
+            out.push(Endpoint {
+                path,
+                method,
+                operation_id: operation.operation_id.as_deref(),
+                item,
+            });
+        }
+    }
+    out
+}
+
+pub(crate) fn operations(item: &PathItem) -> impl Iterator<Item = (HttpMethod, &openapiv3::Operation)> {
+    [
+        (HttpMethod::Get, &item.get),
+        (HttpMethod::Put, &item.put),
+        (HttpMethod::Post, &item.post),
+        (HttpMethod::Delete, &item.delete),
+        (HttpMethod::Options, &item.options),
+        (HttpMethod::Head, &item.head),
+        (HttpMethod::Patch, &item.patch),
+        (HttpMethod::Trace, &item.trace),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.as_ref().map(|op| (m, op)))
+}
+
+fn default_reason(e: &Endpoint<'_>) -> String {
+    let methods: Vec<HttpMethod> = operations(e.item).map(|(m, _)| m).collect();
+    let has = |m: HttpMethod| methods.contains(&m);
+    if methods.iter().all(|m| *m == HttpMethod::Get) {
+        "GET-only endpoint; becomes a Query kind when Query support lands".to_owned()
+    } else if !has(HttpMethod::Get)
+        && !has(HttpMethod::Delete)
+        && !has(HttpMethod::Patch)
+        && e.method != HttpMethod::Get
+    {
+        format!(
+            "{}-only endpoint; becomes an Action kind when Action support lands",
+            e.method.as_str()
+        )
+    } else {
+        "no collection path with POST and item path `<path>/{id}` with GET matches this endpoint".to_owned()
+    }
+}
+
+/// The stderr report of endpoints that did not become kinds.
+pub fn report(model: &Model) -> String {
+    let mut out = String::new();
+    for w in &model.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    if model.unclassified.is_empty() {
+        return out;
+    }
+    let rows: Vec<[String; 4]> = model
+        .unclassified
+        .iter()
+        .map(|u| {
+            [
+                u.method.as_str().to_owned(),
+                u.path.clone(),
+                u.operation_id.clone().unwrap_or_default(),
+                u.reason.clone(),
+            ]
+        })
+        .collect();
+    let header = ["METHOD", "PATH", "OPERATION", "REASON"].map(str::to_owned);
+    let width = |i: usize| {
+        rows.iter()
+            .chain([&header])
+            .map(|r| r.get(i).map_or(0, String::len))
+            .max()
+            .unwrap_or(0)
+    };
+    let widths = [width(0), width(1), width(2)];
+    out.push_str(&format!(
+        "{} endpoints did not become kinds:\n",
+        model.unclassified.len()
+    ));
+    for row in [&header].into_iter().chain(rows.iter()) {
+        let [m, p, o, r] = row;
+        out.push_str(&format!(
+            "  {m:<w0$}  {p:<w1$}  {o:<w2$}  {r}\n",
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SpecSource;
+    use crate::model::{CrdKind, TypeDefKind, TypeRef, UpdateMethod};
+
+    fn model(yaml: &str) -> Result<Model> {
+        let spec = crate::parse::from_str("test.yaml", yaml)?;
+        classify(&spec, &Config::new(SpecSource::Path("test.yaml".into()), "out"))
+    }
+
+    const HEAD: &str = "openapi: 3.0.3\ninfo: {title: Shop API, version: '1'}\n";
+
+    fn ops(m: &Model, i: usize) -> &crate::model::ResourceOps {
+        let CrdKind::Resource(ops) = &m.crds[i].kind;
+        ops
+    }
+
+    #[test]
+    fn collection_and_item_paths_form_a_resource_with_patch_update_and_merged_id() {
+        let m = model(&format!(
+            "{HEAD}paths:
+  /widgets:
+    post:
+      requestBody: {{content: {{application/json: {{schema: {{$ref: '#/components/schemas/Widget'}}}}}}}}
+      responses: {{'201': {{description: ok}}}}
+  /widgets/{{widgetId}}:
+    parameters: [{{name: widgetId, in: path, required: true, schema: {{type: integer}}}}]
+    get: {{responses: {{'200': {{description: ok}}}}}}
+    put: {{responses: {{'200': {{description: ok}}}}}}
+    patch: {{responses: {{'200': {{description: ok}}}}}}
+    delete: {{responses: {{'204': {{description: ok}}}}}}
+components:
+  schemas:
+    Widget:
+      type: object
+      required: [name]
+      properties:
+        id: {{type: integer, format: int64, readOnly: true}}
+        name: {{type: string}}
+        size: {{type: number, format: float}}
+"
+        ))
+        .unwrap();
+        assert_eq!(m.api.group, "shop.example.com");
+        let crd = &m.crds[0];
+        assert_eq!(
+            (crd.names.kind.as_str(), crd.names.plural.as_str()),
+            ("Widget", "widgets")
+        );
+        assert_eq!(crd.names.categories, vec!["shop"]);
+        let o = ops(&m, 0);
+        assert_eq!(o.update.as_ref().unwrap().method, UpdateMethod::Patch);
+        assert_eq!(o.update.as_ref().unwrap().operation.path, "/widgets/{widgetId}");
+        assert_eq!(o.read_only_fields, vec!["id"]);
+        assert_eq!(o.body_fields, vec!["name", "size"]);
+        // `id` is read-only (not in the spec), so the id param becomes its own optional field.
+        assert_eq!(o.id_field.as_deref(), Some("widgetId"));
+        let id = crd.fields.iter().find(|f| f.json_name == "widgetId").unwrap();
+        assert_eq!((id.ty.clone(), id.required), (TypeRef::I64, false));
+        assert_eq!(
+            crd.fields.iter().find(|f| f.json_name == "size").unwrap().ty,
+            TypeRef::F32
+        );
+        // PUT on the item path is not used when PATCH exists.
+        assert!(
+            m.unclassified
+                .iter()
+                .any(|u| u.method == HttpMethod::Put && u.path == "/widgets/{widgetId}")
+        );
+    }
+
+    #[test]
+    fn post_upsert_query_params_nested_path_params_and_id_extension() {
+        let m = model(&format!(
+            "{HEAD}paths:
+  /teams/{{teamId}}/members:
+    post:
+      parameters:
+        - {{name: teamId, in: path, required: true, schema: {{type: string}}}}
+        - {{name: notify, in: query, schema: {{type: boolean}}}}
+        - {{name: X-Trace, in: header, schema: {{type: string}}}}
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                handle: {{type: string}}
+                type: {{type: string, enum: [admin, guest]}}
+                labels: {{type: object, additionalProperties: {{type: string}}}}
+                extra: {{type: object}}
+      responses: {{'200': {{description: ok}}}}
+  /teams/{{teamId}}/members/{{memberKey}}:
+    get:
+      parameters:
+        - {{name: teamId, in: path, required: true, schema: {{type: string}}}}
+        - {{name: memberKey, in: path, required: true, x-k8s-id-field: handle, schema: {{type: string}}}}
+        - {{name: tags, in: query, schema: {{type: array, items: {{type: string}}}}}}
+      responses: {{'200': {{description: ok}}}}
+"
+        ))
+        .unwrap();
+        let crd = &m.crds[0];
+        assert_eq!(crd.names.kind, "Member");
+        let o = ops(&m, 0);
+        assert_eq!(o.id_field.as_deref(), Some("handle"));
+        assert_eq!(o.update.as_ref().unwrap().method, UpdateMethod::Post);
+        assert_eq!(o.path_params.len(), 1);
+        assert_eq!(o.path_params[0].name, "teamId");
+        assert_eq!(o.create.as_ref().unwrap().query[0].name, "notify");
+        assert_eq!(o.read.query[0].name, "tags");
+        let names: Vec<&str> = crd.fields.iter().map(|f| f.rust_name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec!["handle", "r#type", "labels", "extra", "team_id", "notify", "tags"]
+        );
+        let labels = crd.fields.iter().find(|f| f.json_name == "labels").unwrap();
+        assert_eq!(labels.ty, TypeRef::Map(Box::new(TypeRef::String)));
+        assert_eq!(
+            crd.fields.iter().find(|f| f.json_name == "extra").unwrap().ty,
+            TypeRef::Json
+        );
+        assert_eq!(
+            crd.fields.iter().find(|f| f.json_name == "tags").unwrap().ty,
+            TypeRef::Array(Box::new(TypeRef::String))
+        );
+        assert!(m.types.get("MemberType").is_some());
+    }
+
+    #[test]
+    fn recursive_schemas_are_cut_with_a_warning() {
+        let m = model(&format!(
+            "{HEAD}paths:
+  /nodes:
+    post:
+      requestBody: {{content: {{application/json: {{schema: {{$ref: '#/components/schemas/Node'}}}}}}}}
+      responses: {{'200': {{description: ok}}}}
+  /nodes/{{id}}:
+    get: {{parameters: [{{name: id, in: path, required: true, schema: {{type: string}}}}], responses: {{'200': {{description: ok}}}}}}
+components:
+  schemas:
+    Node:
+      type: object
+      properties:
+        id: {{type: string}}
+        child: {{$ref: '#/components/schemas/Child'}}
+    Child:
+      type: object
+      properties:
+        parent: {{$ref: '#/components/schemas/Child'}}
+        state: {{type: string, enum: [up, down]}}
+"
+        ))
+        .unwrap();
+        assert_eq!(ops(&m, 0).id_field.as_deref(), Some("id"));
+        let child = m.types.get("Child").unwrap();
+        let TypeDefKind::Struct { fields } = &child.kind else {
+            panic!("struct")
+        };
+        assert_eq!(fields[0].ty, TypeRef::Json);
+        assert!(m.warnings.iter().any(|w| w.contains("recursive")));
+        let names: Vec<&str> = m.types.types.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["Child", "ChildState"]);
+        assert_eq!(m.types.get("ChildState").unwrap().module, None);
+    }
+
+    #[test]
+    fn a_spec_without_resources_is_an_error_listing_what_was_found() {
+        let err = model(&format!(
+            "{HEAD}paths:\n  /status:\n    get: {{operationId: getStatus, responses: {{'200': {{description: ok}}}}}}\n"
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("test.yaml#/paths: no Resource kind found"),
+            "{text}"
+        );
+        assert!(text.contains("GET /status (GET-only endpoint"), "{text}");
+    }
+
+    #[test]
+    fn kinds_get_distinct_names_and_short_names() {
+        let m = model(&format!(
+            "{HEAD}paths:
+  /a/items:
+    post: {{responses: {{'200': {{description: ok}}}}}}
+  /a/items/{{id}}:
+    get: {{responses: {{'200': {{description: ok}}}}}}
+  /b/items:
+    post: {{responses: {{'200': {{description: ok}}}}}}
+  /b/items/{{id}}:
+    get: {{responses: {{'200': {{description: ok}}}}}}
+  /policies:
+    post: {{responses: {{'200': {{description: ok}}}}}}
+  /policies/{{policyId}}:
+    get: {{responses: {{'200': {{description: ok}}}}}}
+"
+        ))
+        .unwrap();
+        let kinds: Vec<(&str, &str, &[String])> = m
+            .crds
+            .iter()
+            .map(|c| {
+                (
+                    c.names.kind.as_str(),
+                    c.names.plural.as_str(),
+                    c.names.short_names.as_slice(),
+                )
+            })
+            .collect();
+        assert_eq!(kinds[0].0, "Item");
+        assert_eq!(kinds[1].0, "Item2");
+        assert_eq!(kinds[2].1, "policies");
+        assert_eq!(kinds[0].2, ["ite"]);
+        assert_eq!(kinds[1].2, ["it"]);
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("no application/json object body"))
+        );
+    }
+}

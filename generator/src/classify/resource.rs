@@ -1,0 +1,491 @@
+//! Resource kinds: pairs a collection path (POST) with its item path `<collection>/{id}` (GET), picks update/delete, merges the id, builds spec fields.
+
+use std::collections::BTreeSet;
+
+use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, PathItem, ReferenceOr};
+
+use super::schema::{SchemaConverter, clean, field_from};
+use crate::model::naming;
+use crate::model::types::{Field, FieldSource, TypeRef, TypeSpace};
+use crate::model::{
+    ApiInfo, Crd, CrdKind, CrdNames, HttpMethod, Operation, ParamBinding, ResourceOps, Update, UpdateMethod,
+};
+use crate::parse::resolve;
+
+/// Spec fields that would clash with the flattened `ResourceControls`.
+const CONTROL_FIELDS: &[&str] = &["target", "executionInterval"];
+
+pub(super) struct Resources {
+    pub crds: Vec<Crd>,
+    pub types: TypeSpace,
+    pub warnings: Vec<String>,
+    /// (path, method) of every operation a kind uses.
+    pub used: BTreeSet<(String, HttpMethod)>,
+    /// Reasons for operations on resource paths that no kind uses.
+    pub reasons: Vec<(String, HttpMethod, String)>,
+}
+
+/// A collection/item pair before schemas are converted.
+struct Candidate<'a> {
+    kind: String,
+    collection: &'a str,
+    collection_item: &'a PathItem,
+    item_path: &'a str,
+    item: &'a PathItem,
+    id_param: String,
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+fn param_name(segment: &str) -> Option<&str> {
+    segment.strip_prefix('{')?.strip_suffix('}')
+}
+
+fn candidates<'a>(api: &'a OpenAPI) -> Vec<Candidate<'a>> {
+    let items: Vec<(&'a str, &'a PathItem)> = api
+        .paths
+        .paths
+        .iter()
+        .filter_map(|(p, i)| match i {
+            ReferenceOr::Item(i) => Some((p.as_str(), i)),
+            ReferenceOr::Reference { .. } => None,
+        })
+        .collect();
+    let mut out: Vec<Candidate<'a>> = Vec::new();
+    for &(collection, collection_item) in &items {
+        let segs = segments(collection);
+        let Some(last) = segs.last() else { continue };
+        if collection_item.post.is_none() || param_name(last).is_some() {
+            continue;
+        }
+        let found = items.iter().find_map(|&(p, i)| {
+            let rest = p
+                .strip_prefix(collection.trim_end_matches('/'))?
+                .strip_prefix('/')?;
+            let id = param_name(rest)?;
+            (i.get.is_some() && !id.is_empty() && !id.contains(['/', '{', '}'])).then_some((p, i, id))
+        });
+        let Some((item_path, item, id)) = found else {
+            continue;
+        };
+        let base = naming::kind_for_segment(last);
+        let kind = naming::dedupe(&base, &|k| out.iter().any(|c| c.kind == k));
+        out.push(Candidate {
+            kind,
+            collection,
+            collection_item,
+            item_path,
+            item,
+            id_param: id.to_owned(),
+        });
+    }
+    out
+}
+
+pub(super) fn build(api: &OpenAPI, info: &ApiInfo) -> Resources {
+    let candidates = candidates(api);
+    let reserved: Vec<String> = candidates
+        .iter()
+        .flat_map(|c| {
+            [
+                c.kind.clone(),
+                format!("{}Spec", c.kind),
+                format!("{}Status", c.kind),
+            ]
+        })
+        .collect();
+    let mut converter = SchemaConverter::new(api, reserved);
+    let mut crds = Vec::new();
+    let mut used = BTreeSet::new();
+    let mut reasons = Vec::new();
+    let mut warnings = Vec::new();
+
+    for c in &candidates {
+        let (crd, ops_used) = build_one(api, info, c, &mut converter, &mut warnings);
+        for (path, method) in [(c.collection, HttpMethod::Get), (c.item_path, HttpMethod::Get)]
+            .into_iter()
+            .flat_map(|(p, _)| {
+                let item = if p == c.collection {
+                    c.collection_item
+                } else {
+                    c.item
+                };
+                super::operations(item).map(move |(m, _)| (p, m))
+            })
+        {
+            if !ops_used.contains(&(path.to_owned(), method)) {
+                reasons.push((path.to_owned(), method, unused_reason(&crd, method, path)));
+            }
+        }
+        used.extend(ops_used);
+        crds.push(crd);
+    }
+    // Short names need every kind's names.
+    let names: Vec<(String, String)> = crds
+        .iter()
+        .map(|c| (c.names.plural.clone(), c.names.singular.clone()))
+        .collect();
+    let mut chosen: Vec<String> = Vec::new();
+    for crd in &mut crds {
+        let taken = |n: &str| {
+            chosen.iter().any(|c| c == n)
+                || names
+                    .iter()
+                    .any(|(p, s)| (p == n || s == n) && *s != crd.names.singular)
+        };
+        if let Some(short) = naming::short_name(&crd.names.kind, &taken) {
+            chosen.push(short.clone());
+            crd.names.short_names = vec![short];
+        }
+    }
+    warnings.append(&mut converter.warnings);
+    Resources {
+        crds,
+        types: converter.types,
+        warnings,
+        used,
+        reasons,
+    }
+}
+
+fn unused_reason(crd: &Crd, method: HttpMethod, path: &str) -> String {
+    let CrdKind::Resource(ops) = &crd.kind;
+    let update = ops
+        .update
+        .as_ref()
+        .map(|u| format!("updates use {} {}", u.operation.method.as_str(), u.operation.path))
+        .unwrap_or_else(|| "it has no update".to_owned());
+    if method == HttpMethod::Get && path != ops.read.path {
+        return format!(
+            "GET on the {} collection (a list); becomes a Query kind when Query support lands",
+            crd.names.kind
+        );
+    }
+    format!(
+        "{} on a {} path is not used by the {} Resource ({update})",
+        method.as_str(),
+        crd.names.kind,
+        crd.names.kind
+    )
+}
+
+fn build_one<'a>(
+    api: &'a OpenAPI,
+    info: &ApiInfo,
+    c: &Candidate<'a>,
+    converter: &mut SchemaConverter<'a>,
+    warnings: &mut Vec<String>,
+) -> (Crd, BTreeSet<(String, HttpMethod)>) {
+    let module = module_name(&c.kind);
+    let op = |path: &str, method: HttpMethod, operation: &openapiv3::Operation| Operation {
+        method,
+        path: path.to_owned(),
+        operation_id: operation.operation_id.clone(),
+        query: Vec::new(),
+    };
+    let mut used = BTreeSet::new();
+    let create_op = c.collection_item.post.as_ref();
+    let read_op = c.item.get.as_ref();
+    let (update_method, update_path, update_item, update_op) = if let Some(o) = &c.item.patch {
+        (UpdateMethod::Patch, c.item_path, c.item, Some(o))
+    } else if let Some(o) = &c.item.put {
+        (UpdateMethod::Put, c.item_path, c.item, Some(o))
+    } else if let Some(o) = &c.collection_item.put {
+        (UpdateMethod::Put, c.collection, c.collection_item, Some(o))
+    } else {
+        (UpdateMethod::Post, c.collection, c.collection_item, create_op)
+    };
+    let delete_op = c.item.delete.as_ref();
+
+    // Spec body: the POST's JSON body, else the update's.
+    let body = create_op
+        .and_then(|o| json_body(api, o))
+        .or_else(|| update_op.and_then(|o| json_body(api, o)));
+    let mut fields: Vec<Field> = Vec::new();
+    let mut read_only = Vec::new();
+    let mut spec_description = None;
+    if let Some((_, schema)) = body {
+        let object = converter.object_fields(schema, &c.kind, Some(&module), true);
+        spec_description = object.description;
+        read_only = object.read_only;
+        for field in object.fields {
+            if CONTROL_FIELDS.contains(&field.json_name.as_str()) {
+                warnings.push(format!(
+                    "{}: body field {:?} clashes with the operator control spec.{}; it is not exposed",
+                    c.kind, field.json_name, field.json_name
+                ));
+            } else {
+                fields.push(field);
+            }
+        }
+    } else {
+        warnings.push(format!(
+            "{}: POST {} has no application/json object body; the spec has no body fields",
+            c.kind, c.collection
+        ));
+    }
+    let body_fields: Vec<String> = fields.iter().map(|f| f.json_name.clone()).collect();
+
+    // Id merge.
+    let id_parameter = read_op.and_then(|o| find_param(api, c.item, o, &c.id_param));
+    let extension = id_parameter
+        .and_then(|p| p.parameter_data_ref().extensions.get("x-k8s-id-field"))
+        .and_then(|v| v.as_str());
+    let has = |name: &str, fields: &[Field]| fields.iter().any(|f| f.json_name == name);
+    let id_field = if let Some(ext) = extension.filter(|e| has(e, &fields)) {
+        ext.to_owned()
+    } else if has(&c.id_param, &fields) {
+        c.id_param.clone()
+    } else if let Some(f) = fields.iter().find(|f| {
+        f.json_name.eq_ignore_ascii_case("id")
+            && (c.id_param.eq_ignore_ascii_case(&format!("{}id", c.kind)) || c.id_param == "id")
+    }) {
+        f.json_name.clone()
+    } else {
+        let mut field = param_field(
+            converter,
+            &c.kind,
+            &fields,
+            &c.id_param,
+            id_parameter,
+            FieldSource::PathParam,
+        );
+        field.required = false;
+        let name = field.json_name.clone();
+        fields.push(field);
+        name
+    };
+
+    // Other path parameters.
+    let mut path_params = Vec::new();
+    for seg in segments(c.item_path) {
+        let Some(name) = param_name(seg) else { continue };
+        if name == c.id_param || path_params.iter().any(|b: &ParamBinding| b.name == name) {
+            continue;
+        }
+        let param = read_op.and_then(|o| find_param(api, c.item, o, name));
+        let field = bind(
+            converter,
+            &c.kind,
+            &mut fields,
+            name,
+            param,
+            FieldSource::PathParam,
+            true,
+        );
+        path_params.push(ParamBinding {
+            name: name.to_owned(),
+            field,
+        });
+    }
+
+    // Query parameters of the operations used.
+    let mut with_query = |path: &str,
+                          method: HttpMethod,
+                          item: &'a PathItem,
+                          o: &'a openapiv3::Operation,
+                          fields: &mut Vec<Field>| {
+        let mut operation = op(path, method, o);
+        for p in all_params(api, item, o) {
+            if let Parameter::Query { parameter_data, .. } = p {
+                let name = &parameter_data.name;
+                if operation.query.iter().any(|b| &b.name == name) {
+                    continue;
+                }
+                let field = bind(
+                    converter,
+                    &c.kind,
+                    fields,
+                    name,
+                    Some(p),
+                    FieldSource::QueryParam,
+                    parameter_data.required,
+                );
+                operation.query.push(ParamBinding {
+                    name: name.clone(),
+                    field,
+                });
+            }
+        }
+        used.insert((path.to_owned(), method));
+        operation
+    };
+    let create =
+        create_op.map(|o| with_query(c.collection, HttpMethod::Post, c.collection_item, o, &mut fields));
+    let read = match read_op {
+        Some(o) => with_query(c.item_path, HttpMethod::Get, c.item, o, &mut fields),
+        None => Operation {
+            method: HttpMethod::Get,
+            path: c.item_path.to_owned(),
+            operation_id: None,
+            query: Vec::new(),
+        },
+    };
+    let http_update = match update_method {
+        UpdateMethod::Patch => HttpMethod::Patch,
+        UpdateMethod::Put => HttpMethod::Put,
+        UpdateMethod::Post => HttpMethod::Post,
+    };
+    let update = update_op.map(|o| Update {
+        method: update_method,
+        operation: with_query(update_path, http_update, update_item, o, &mut fields),
+    });
+    let delete = delete_op.map(|o| with_query(c.item_path, HttpMethod::Delete, c.item, o, &mut fields));
+
+    let crd = Crd {
+        names: CrdNames {
+            kind: c.kind.clone(),
+            plural: naming::plural(&c.kind),
+            singular: c.kind.to_ascii_lowercase(),
+            short_names: Vec::new(),
+            categories: vec![info.app_name.clone()],
+        },
+        module,
+        spec_type: format!("{}Spec", c.kind),
+        description: format!(
+            "{} is a Resource of the {}{} kept in sync by {}.",
+            c.kind,
+            info.title,
+            if info.title.to_ascii_lowercase().ends_with("api") {
+                ""
+            } else {
+                " API"
+            },
+            info.operator_name
+        ),
+        spec_description: spec_description.unwrap_or_else(|| {
+            format!(
+                "Desired state of a {}: the backend object's fields plus operator controls.",
+                c.kind
+            )
+        }),
+        fields,
+        kind: CrdKind::Resource(ResourceOps {
+            id_param: c.id_param.clone(),
+            id_field: Some(id_field),
+            path_params,
+            create,
+            read,
+            update,
+            delete,
+            body_fields,
+            read_only_fields: read_only,
+        }),
+    };
+    (crd, used)
+}
+
+fn module_name(kind: &str) -> String {
+    let snake = naming::field_ident(kind);
+    if naming::is_plain_ident(&snake) {
+        snake
+    } else {
+        format!("{}_kind", snake.trim_start_matches("r#").trim_end_matches('_'))
+    }
+}
+
+fn json_body<'a>(
+    api: &'a OpenAPI,
+    op: &'a openapiv3::Operation,
+) -> Option<(Option<String>, &'a openapiv3::Schema)> {
+    let body = resolve::request_body(api, op.request_body.as_ref()?)?;
+    let media = body.content.get("application/json").or_else(|| {
+        body.content
+            .iter()
+            .find(|(k, _)| k.contains("json"))
+            .map(|(_, v)| v)
+    })?;
+    resolve::schema(api, media.schema.as_ref()?)
+}
+
+fn all_params<'a>(api: &'a OpenAPI, item: &'a PathItem, op: &'a openapiv3::Operation) -> Vec<&'a Parameter> {
+    let mut out: Vec<&Parameter> = op
+        .parameters
+        .iter()
+        .filter_map(|p| resolve::parameter(api, p))
+        .collect();
+    for p in item.parameters.iter().filter_map(|p| resolve::parameter(api, p)) {
+        let d = p.parameter_data_ref();
+        if !out.iter().any(|o| o.parameter_data_ref().name == d.name) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn find_param<'a>(
+    api: &'a OpenAPI,
+    item: &'a PathItem,
+    op: &'a openapiv3::Operation,
+    name: &str,
+) -> Option<&'a Parameter> {
+    all_params(api, item, op)
+        .into_iter()
+        .find(|p| matches!(p, Parameter::Path { .. }) && p.parameter_data_ref().name == name)
+}
+
+/// Binds a parameter to an existing field with the same JSON name, or adds a field. Returns the field's JSON name.
+fn bind<'a>(
+    converter: &mut SchemaConverter<'a>,
+    kind: &str,
+    fields: &mut Vec<Field>,
+    name: &str,
+    param: Option<&'a Parameter>,
+    source: FieldSource,
+    required: bool,
+) -> String {
+    if fields.iter().any(|f| f.json_name == name) {
+        return name.to_owned();
+    }
+    let mut field = param_field(converter, kind, fields, name, param, source);
+    field.required = required;
+    fields.push(field);
+    name.to_owned()
+}
+
+fn param_field<'a>(
+    converter: &mut SchemaConverter<'a>,
+    kind: &str,
+    fields: &[Field],
+    name: &str,
+    param: Option<&'a Parameter>,
+    source: FieldSource,
+) -> Field {
+    let rust_name = naming::dedupe(&naming::field_ident(name), &|n| {
+        n == "controls" || fields.iter().any(|f| f.rust_name == n)
+    });
+    let data = param.map(Parameter::parameter_data_ref);
+    let schema = data.and_then(|d| match &d.format {
+        ParameterSchemaOrContent::Schema(s) => Some(s),
+        ParameterSchemaOrContent::Content(_) => None,
+    });
+    let api = converter.api();
+    let mut field = match schema.and_then(|s| resolve::schema(api, s).map(|(_, resolved)| (s, resolved))) {
+        Some((s, resolved)) => {
+            let ty = converter.param_type(s, kind, name);
+            field_from(name, rust_name, ty, true, resolved, source)
+        }
+        None => Field {
+            json_name: name.to_owned(),
+            rust_name,
+            ty: TypeRef::String,
+            required: true,
+            description: None,
+            format: None,
+            example: None,
+            default: None,
+            source,
+        },
+    };
+    if let Some(d) = data {
+        if let Some(desc) = clean(d.description.as_deref()) {
+            field.description = Some(desc);
+        }
+        if let Some(example) = d.example.clone().filter(|v| !v.is_null()) {
+            field.example = Some(example);
+        }
+    }
+    field
+}

@@ -1,0 +1,169 @@
+//! Template view models: flat, serializable, built from the Model (never the reverse). All text escaping happens here.
+
+use serde::Serialize;
+
+use super::options::Options;
+use crate::model::{Crd, CrdKind, Model};
+
+/// Context shared by every template.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrateContext {
+    pub generator_version: &'static str,
+    pub crate_name: String,
+    pub operator_name: String,
+    pub app_name: String,
+    pub group: String,
+    pub api_version: String,
+    pub namespace: String,
+    pub title_md: String,
+    pub title_toml: String,
+    pub title_yaml: String,
+    pub api_info_version: String,
+    pub description_md: Option<String>,
+    pub spec_source: String,
+    pub base_url_placeholder: String,
+    pub runtime_dependency: String,
+    pub runtime_path: Option<String>,
+    pub docker_crate_dir: Option<String>,
+    pub docker_manifest: String,
+    pub docker_build_command: String,
+    pub standalone: bool,
+    pub regenerate_command: String,
+    pub kinds: Vec<KindContext>,
+    pub unclassified: Vec<UnclassifiedContext>,
+}
+
+/// One kind.
+#[derive(Debug, Clone, Serialize)]
+pub struct KindContext {
+    pub kind: String,
+    pub plural: String,
+    pub singular: String,
+    pub crd_file: String,
+    pub short_names_md: String,
+    pub paths_md: String,
+    pub update_md: String,
+    pub sample_name: String,
+    /// The sample's spec as YAML, indented by two spaces, ending with a newline (or empty).
+    pub sample_spec: String,
+}
+
+/// One endpoint that is not a kind.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnclassifiedContext {
+    pub method: &'static str,
+    pub path: String,
+    pub operation_id_md: String,
+    pub reason_md: String,
+}
+
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+impl CrateContext {
+    /// Builds the context; `sample_specs` are the rendered sample spec blocks, one per kind.
+    pub fn new(model: &Model, options: &Options, sample_specs: Vec<String>) -> Self {
+        let a = &model.api;
+        let kinds = model
+            .crds
+            .iter()
+            .zip(sample_specs)
+            .map(|(crd, spec)| kind(model, crd, spec))
+            .collect();
+        let unclassified = model
+            .unclassified
+            .iter()
+            .map(|u| UnclassifiedContext {
+                method: u.method.as_str(),
+                path: u.path.clone(),
+                operation_id_md: u
+                    .operation_id
+                    .as_deref()
+                    .map(|o| format!("`{}`", md_cell(o)))
+                    .unwrap_or_default(),
+                reason_md: md_cell(&u.reason),
+            })
+            .collect();
+        let docker_manifest = match &options.docker_crate_dir {
+            Some(dir) => format!("{dir}/Cargo.toml"),
+            None => "Cargo.toml".to_owned(),
+        };
+        let docker_build_command = match &options.docker_crate_dir {
+            Some(dir) => format!(
+                "# from the directory that contains {dir} and the runtime\ndocker build -f {dir}/Dockerfile -t {}:latest .",
+                a.operator_name
+            ),
+            None => format!("docker build -t {}:latest .", a.operator_name),
+        };
+        Self {
+            generator_version: crate::VERSION,
+            crate_name: a.crate_name.clone(),
+            operator_name: a.operator_name.clone(),
+            app_name: a.app_name.clone(),
+            group: a.group.clone(),
+            api_version: a.api_version.clone(),
+            namespace: format!("{}-system", a.app_name),
+            title_md: md_cell(&a.title).replace('*', "\\*"),
+            title_toml: a.title.replace('\\', "\\\\").replace('"', "\\\""),
+            title_yaml: a.title.replace('\n', " "),
+            api_info_version: a.version.clone(),
+            description_md: a.description.as_deref().map(|d| d.replace('\n', " ")),
+            spec_source: a.spec_source.clone(),
+            base_url_placeholder: a
+                .server_url
+                .clone()
+                .unwrap_or_else(|| "http://backend.example.com".to_owned()),
+            runtime_dependency: options.runtime_dependency.clone(),
+            runtime_path: options.runtime_path.clone(),
+            docker_crate_dir: options.docker_crate_dir.clone(),
+            docker_manifest,
+            docker_build_command,
+            standalone: options.standalone,
+            regenerate_command: options.regenerate_command.clone(),
+            kinds,
+            unclassified,
+        }
+    }
+}
+
+fn kind(model: &Model, crd: &Crd, sample_spec: String) -> KindContext {
+    let CrdKind::Resource(ops) = &crd.kind;
+    let mut paths: Vec<String> = Vec::new();
+    for op in [
+        ops.create.as_ref(),
+        Some(&ops.read),
+        ops.update.as_ref().map(|u| &u.operation),
+        ops.delete.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let text = format!("{} `{}`", op.method.as_str(), op.path);
+        if !paths.contains(&text) {
+            paths.push(text);
+        }
+    }
+    let update_md = ops
+        .update
+        .as_ref()
+        .map(|u| format!("{} `{}`", u.operation.method.as_str(), u.operation.path))
+        .unwrap_or_else(|| "none (read/delete only)".to_owned());
+    KindContext {
+        kind: crd.names.kind.clone(),
+        plural: crd.names.plural.clone(),
+        singular: crd.names.singular.clone(),
+        crd_file: format!("{}.{}.yaml", crd.names.plural, model.api.group),
+        short_names_md: crd
+            .names
+            .short_names
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        paths_md: paths.join("<br>"),
+        update_md,
+        sample_name: format!("sample-{}", crd.names.singular),
+        sample_spec,
+    }
+}

@@ -1,0 +1,206 @@
+//! The IR: plain, closed, ordered data describing the operator to generate. No I/O, no tokens, no templates.
+
+pub mod naming;
+pub mod types;
+
+use serde::Serialize;
+
+pub use types::{EnumVariant, Field, TypeDef, TypeDefKind, TypeRef, TypeSpace};
+
+/// Everything the emitters need.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Model {
+    /// Identity of the API and of the operator.
+    pub api: ApiInfo,
+    /// Named Rust types (shared component types and per-kind nested types), in emission order.
+    pub types: TypeSpace,
+    /// The kinds, in path order.
+    pub crds: Vec<Crd>,
+    /// Endpoints that did not become a kind, with the reason.
+    pub unclassified: Vec<Unclassified>,
+    /// Non-fatal findings (recursive schemas, ignored features).
+    pub warnings: Vec<String>,
+}
+
+/// API and operator identity.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ApiInfo {
+    /// `info.title`.
+    pub title: String,
+    /// `info.version`.
+    pub version: String,
+    /// `info.description` (first paragraph).
+    pub description: Option<String>,
+    /// The spec as given on the command line (file path or URL).
+    pub spec_source: String,
+    /// First DNS label of the group (`petstore`): category and name stem.
+    pub app_name: String,
+    /// API group (`petstore.example.com`).
+    pub group: String,
+    /// CRD version (`v1alpha1`).
+    pub api_version: String,
+    /// Operator/binary name (`petstore-operator`).
+    pub operator_name: String,
+    /// Cargo package name (`petstore-operator`).
+    pub crate_name: String,
+    /// Default backend base URL (first `servers` entry), used in docs and the Deployment placeholder.
+    pub server_url: Option<String>,
+}
+
+/// One CRD.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Crd {
+    /// Kubernetes names.
+    pub names: CrdNames,
+    /// Rust module of the kind (`pet`, `user_profile`).
+    pub module: String,
+    /// Spec struct name (`PetSpec`).
+    pub spec_type: String,
+    /// Description of the kind (CRD root description).
+    pub description: String,
+    /// Description of the spec struct (CRD `spec` description).
+    pub spec_description: String,
+    /// Spec fields in schema order (body fields first, then parameters).
+    pub fields: Vec<Field>,
+    /// Reconciler family and HTTP binding.
+    pub kind: CrdKind,
+}
+
+/// The reconciler family of a kind. Query/Action/Aggregate variants come in later releases.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "family")]
+pub enum CrdKind {
+    /// A REST object kept in sync (create/read/update/delete).
+    Resource(ResourceOps),
+}
+
+/// Kubernetes names of a CRD.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CrdNames {
+    /// `Pet`.
+    pub kind: String,
+    /// `pets`.
+    pub plural: String,
+    /// `pet`.
+    pub singular: String,
+    /// `pet`, …
+    pub short_names: Vec<String>,
+    /// `petstore`.
+    pub categories: Vec<String>,
+}
+
+/// HTTP binding of a Resource kind (mirrors the runtime's `ResourceDescriptor`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ResourceOps {
+    /// Path parameter naming one object (`petId`).
+    pub id_param: String,
+    /// JSON name of the spec field carrying the id, when the id is part of the body.
+    pub id_field: Option<String>,
+    /// Other path parameters bound to spec fields.
+    pub path_params: Vec<ParamBinding>,
+    /// Create operation.
+    pub create: Option<Operation>,
+    /// Read operation.
+    pub read: Operation,
+    /// Update operation.
+    pub update: Option<Update>,
+    /// Delete operation.
+    pub delete: Option<Operation>,
+    /// JSON names of spec fields sent as the body, in schema order.
+    pub body_fields: Vec<String>,
+    /// JSON names of `readOnly` body fields (excluded from the spec).
+    pub read_only_fields: Vec<String>,
+}
+
+/// A parameter bound to a spec field.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ParamBinding {
+    /// Parameter name in the spec.
+    pub name: String,
+    /// JSON name of the spec field.
+    pub field: String,
+}
+
+/// One backend operation.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Operation {
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Path template.
+    pub path: String,
+    /// `operationId`, if any.
+    pub operation_id: Option<String>,
+    /// Query parameters bound to spec fields.
+    pub query: Vec<ParamBinding>,
+}
+
+/// Update binding.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Update {
+    /// Method used for drift correction.
+    pub method: UpdateMethod,
+    /// Target operation.
+    pub operation: Operation,
+}
+
+/// Update method (runtime `UpdateMethod`).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub enum UpdateMethod {
+    /// PATCH (merge patch).
+    Patch,
+    /// PUT of the full object.
+    Put,
+    /// POST upsert.
+    Post,
+}
+
+/// HTTP methods of OpenAPI path items.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    /// GET
+    Get,
+    /// PUT
+    Put,
+    /// POST
+    Post,
+    /// DELETE
+    Delete,
+    /// OPTIONS
+    Options,
+    /// HEAD
+    Head,
+    /// PATCH
+    Patch,
+    /// TRACE
+    Trace,
+}
+
+impl HttpMethod {
+    /// Upper-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Put => "PUT",
+            Self::Post => "POST",
+            Self::Delete => "DELETE",
+            Self::Options => "OPTIONS",
+            Self::Head => "HEAD",
+            Self::Patch => "PATCH",
+            Self::Trace => "TRACE",
+        }
+    }
+}
+
+/// An endpoint that did not become a kind.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Unclassified {
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Path template.
+    pub path: String,
+    /// `operationId`, if any.
+    pub operation_id: Option<String>,
+    /// Why.
+    pub reason: String,
+}
