@@ -26,7 +26,7 @@ listen_url() {
 
 step "Generate the Petstore operator from specs/petstore-3.0.yaml"
 cargo run -q -p openapi-operator-gen -- --spec specs/petstore-3.0.yaml \
-  --output generated-examples/petstore --runtime-path runtime
+  --output generated-examples/petstore --runtime-path runtime --workspace-member
 step "Build the operator, the test API server and the Petstore backend"
 cargo build -q -p petstore-operator -p test-apiserver -p petstore-server --bins
 BIN=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug
