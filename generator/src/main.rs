@@ -21,13 +21,14 @@ fn run(config: &openapi_operator_gen::Config) -> anyhow::Result<()> {
     if !config.quiet {
         eprint!("{}", openapi_operator_gen::report(&generated.model));
     }
-    openapi_operator_gen::write::write(&generated.files, &config.output)?;
+    let summary = openapi_operator_gen::write::write(&generated.files, &config.output)?;
     if !config.quiet {
         eprintln!(
-            "wrote {} files to {} ({} kinds)",
-            generated.files.len(),
+            "{} ({} kinds): {} files written, {} unchanged",
             config.output.display(),
-            generated.model.crds.len()
+            generated.model.crds.len(),
+            summary.written.len(),
+            summary.unchanged
         );
     }
     Ok(())

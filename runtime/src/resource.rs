@@ -174,7 +174,7 @@ struct FinalizerState {
 #[instrument(skip_all, fields(
     kind = K::DESCRIPTOR.kind,
     namespace = obj.namespace().unwrap_or_default(),
-    name = obj.name_any(),
+    object = obj.name_any(),
     generation = obj.meta().generation.unwrap_or_default(),
 ))]
 pub async fn reconcile<K: RestResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {

@@ -8,13 +8,37 @@ use crate::error::{Error, Result};
 /// Relative path (with `/`) → contents. Sorted, so output order never depends on hashing.
 pub type Files = BTreeMap<String, String>;
 
-/// Writes `files` into `output` atomically.
+/// What [`write`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Files created or replaced (relative paths).
+    pub written: Vec<String>,
+    /// Files already on disk with identical contents, left untouched (mtime kept, so cargo does not
+    /// rebuild the generated crate after a no-op regeneration).
+    pub unchanged: usize,
+}
+
+/// Writes `files` into `output` atomically, touching only files whose contents changed.
 ///
-/// Everything is first written into a fresh temporary directory next to `output`. If `output`
-/// does not exist, the temporary directory is renamed into place. If it exists, each generated file
+/// Changed files are first written into a fresh temporary directory next to `output`. If `output`
+/// does not exist, the temporary directory is renamed into place. If it exists, each changed file
 /// is renamed over its old version (other files in `output` are left alone). On any failure the
 /// temporary directory is removed and `output` is untouched.
-pub fn write(files: &Files, output: &Path) -> Result<()> {
+pub fn write(files: &Files, output: &Path) -> Result<WriteSummary> {
+    let changed: Files = files
+        .iter()
+        .filter(|(rel, contents)| {
+            std::fs::read(output.join(rel.as_str())).map_or(true, |old| old != contents.as_bytes())
+        })
+        .map(|(rel, contents)| (rel.clone(), contents.clone()))
+        .collect();
+    let summary = WriteSummary {
+        written: changed.keys().cloned().collect(),
+        unchanged: files.len() - changed.len(),
+    };
+    if changed.is_empty() {
+        return Ok(summary);
+    }
     let parent = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -28,10 +52,10 @@ pub fn write(files: &Files, output: &Path) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".to_owned());
     let staging = unique_dir(&parent, &name)?;
-    let result = stage(files, &staging).and_then(|()| commit(files, &staging, output));
+    let result = stage(&changed, &staging).and_then(|()| commit(&changed, &staging, output));
     // The staging dir is empty (or was renamed) on success; remove leftovers either way.
     let _ = std::fs::remove_dir_all(&staging);
-    result
+    result.map(|()| summary)
 }
 
 fn unique_dir(parent: &Path, name: &str) -> Result<PathBuf> {
@@ -115,9 +139,29 @@ mod tests {
         write(&files, &out).unwrap();
         assert_eq!(std::fs::read_to_string(out.join("src/b.rs")).unwrap(), "2");
         std::fs::write(out.join("keep.txt"), "mine").unwrap();
+        let b_modified = std::fs::metadata(out.join("src/b.rs"))
+            .unwrap()
+            .modified()
+            .unwrap();
         files.insert("a.txt".into(), "3".into());
-        write(&files, &out).unwrap();
+        let summary = write(&files, &out).unwrap();
+        assert_eq!(
+            summary,
+            WriteSummary {
+                written: vec!["a.txt".into()],
+                unchanged: 1
+            }
+        );
         assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "3");
+        assert_eq!(
+            std::fs::metadata(out.join("src/b.rs"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            b_modified,
+            "an unchanged file is not rewritten"
+        );
+        assert_eq!(write(&files, &out).unwrap().written, Vec::<String>::new());
         assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
         let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no staging directory is left behind");
