@@ -35,6 +35,17 @@ impl Scenario {
         env.apply_crds(&repo_root().join("generated-examples/petstore/deploy/crds"))
             .await?;
         let operator = env.spawn_operator(&workspace_binary("petstore-operator")?, &[])?;
+        // The process serves /healthz at once and /readyz once every kind's watch has listed.
+        let health = operator.health_addr().await?;
+        let http = reqwest::Client::new();
+        let healthz = http.get(format!("http://{health}/healthz")).send().await?;
+        assert_eq!(healthz.status(), 200, "/healthz");
+        wait_until(WAIT, || async {
+            let r = http.get(format!("http://{health}/readyz")).send().await.ok()?;
+            (r.status() == 200).then_some(())
+        })
+        .await
+        .context("/readyz never became 200")?;
         Ok(Scenario { env, operator })
     }
 

@@ -210,7 +210,8 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
             what: "health server bind",
             reason: format!("{}: {e}", args.health_addr),
         })?;
-    info!(addr = %args.health_addr, kinds = op.kinds.len(), "operator starting");
+    let health_addr = listener.local_addr().unwrap_or(args.health_addr);
+    info!(health_addr = %health_addr, kinds = op.kinds.len(), "operator starting");
 
     let mut server_stop = stop_rx.clone();
     let server = axum::serve(listener, health_router(ctx.clone())).with_graceful_shutdown(async move {

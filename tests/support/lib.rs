@@ -231,6 +231,19 @@ impl OperatorProcess {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// The address of the operator's `/healthz` + `/readyz` server, read from its JSON start-up log
+    /// line (`"health_addr":"127.0.0.1:PORT"`); waits up to 10 s for it.
+    pub async fn health_addr(&self) -> Result<std::net::SocketAddr> {
+        wait_until(Duration::from_secs(10), || async {
+            let log = self.log();
+            let start = log.find("\"health_addr\":\"")? + "\"health_addr\":\"".len();
+            let end = start + log[start..].find('"')?;
+            log[start..end].parse().ok()
+        })
+        .await
+        .with_context(|| format!("no health_addr in the operator log:\n{}", self.log()))
+    }
+
     /// Sends SIGTERM and waits up to `grace` for a clean exit; returns the exit status.
     pub fn terminate(&mut self, grace: Duration) -> Result<std::process::ExitStatus> {
         let mut child = self.child.take().context("operator already stopped")?;
