@@ -416,7 +416,9 @@ async fn user_updates_with_put_and_order_with_post() -> Result<()> {
 /// `kubectl` from PATH; `None` (skip) only outside CI.
 fn kubectl() -> Option<std::path::PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|p| p.join("kubectl")).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|p| p.join("kubectl"))
+            .find(|p| p.is_file())
     });
     if found.is_none() {
         assert!(std::env::var_os("CI").is_none(), "kubectl is required in CI");
@@ -462,13 +464,24 @@ async fn generated_manifests_install_with_kubectl() -> Result<()> {
         "clusterrolebinding.rbac.authorization.k8s.io/petstore-operator",
         "deployment.apps/petstore-operator",
     ] {
-        assert!(out.contains(object), "{object} missing from kubectl output:\n{out}");
+        assert!(
+            out.contains(object),
+            "{object} missing from kubectl output:\n{out}"
+        );
     }
     if env.is_fake() {
         let deployment = run_kubectl(
             &kubectl,
             &env,
-            &["get", "deployment", "petstore-operator", "-n", "petstore-system", "-o", "json"],
+            &[
+                "get",
+                "deployment",
+                "petstore-operator",
+                "-n",
+                "petstore-system",
+                "-o",
+                "json",
+            ],
         )?;
         let deployment: Value = serde_json::from_str(&deployment)?;
         let pod = &deployment["spec"]["template"]["spec"];
@@ -477,8 +490,16 @@ async fn generated_manifests_install_with_kubectl() -> Result<()> {
 
         let samples = example.join("samples");
         let samples = samples.to_string_lossy();
-        run_kubectl(&kubectl, &env, &["apply", "-n", &env.namespace, "-f", samples.as_ref()])?;
-        let listed = run_kubectl(&kubectl, &env, &["get", "petstore", "-n", &env.namespace, "-o", "name"])?;
+        run_kubectl(
+            &kubectl,
+            &env,
+            &["apply", "-n", &env.namespace, "-f", samples.as_ref()],
+        )?;
+        let listed = run_kubectl(
+            &kubectl,
+            &env,
+            &["get", "petstore", "-n", &env.namespace, "-o", "name"],
+        )?;
         let mut names: Vec<&str> = listed.lines().collect();
         names.sort_unstable();
         assert_eq!(
