@@ -54,7 +54,15 @@ fn generates_from_a_url_like_from_the_file() {
     let run = |spec: &str, out: &std::path::Path| {
         Command::new(bin)
             .current_dir(common::repo_root())
-            .args(["--quiet", "--standalone", "--runtime-version", "0.1.0", "--spec", spec, "--output"])
+            .args([
+                "--quiet",
+                "--standalone",
+                "--runtime-version",
+                "0.1.0",
+                "--spec",
+                spec,
+                "--output",
+            ])
             .arg(out)
             .output()
             .unwrap()
@@ -63,7 +71,11 @@ fn generates_from_a_url_like_from_the_file() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = run("specs/petstore-3.0.yaml", &from_file);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for file in ["src/resources/pet.rs", "deploy/crds/pets.petstore.example.com.yaml", "Cargo.toml"] {
+    for file in [
+        "src/resources/pet.rs",
+        "deploy/crds/pets.petstore.example.com.yaml",
+        "Cargo.toml",
+    ] {
         assert_eq!(
             std::fs::read_to_string(from_url.join(file)).unwrap(),
             std::fs::read_to_string(from_file.join(file)).unwrap(),
