@@ -372,14 +372,22 @@ async fn user_updates_with_put_and_order_with_post() -> Result<()> {
         "User",
         "users",
         "alice",
-        json!({"username": "alice", "firstName": "Alice", "userStatus": 1, "executionInterval": "1s"}),
+        json!({"username": "alice", "firstName": "Alice", "userStatus": 1, "password": "hunter2",
+               "executionInterval": "1s"}),
     )
     .await?;
-    s.wait_status("User", "users", "alice", "Synced", |_, st| {
-        state(st) == "Synced" && st["externalID"] == "alice"
-    })
-    .await?;
+    let alice = s
+        .wait_status("User", "users", "alice", "Synced", |_, st| {
+            state(st) == "Synced" && st["externalID"] == "alice"
+        })
+        .await?;
     assert_eq!(store.user("alice").context("user")?["firstName"], "Alice");
+    assert_eq!(store.user("alice").context("user")?["password"], "hunter2");
+    let status_text = alice.data["status"].to_string();
+    assert!(
+        !status_text.contains("hunter2"),
+        "backend secrets must not be copied into status: {status_text}"
+    );
     merge_spec(&s.api("User", "users"), "alice", json!({"userStatus": 0})).await?;
     wait_until(WAIT, || async {
         (store.user("alice")?["userStatus"] == 0).then_some(())

@@ -15,7 +15,8 @@ use tracing::{error, info};
 use crate::context::{Context, Readiness, RetryBackoff};
 use crate::endpoint::EndpointResolver;
 use crate::error::{Error, Result};
-use crate::http::BackendClient;
+use crate::http::{BackendClient, HttpConfig};
+use crate::limits::BackendLimits;
 use crate::operator::{AppInfo, KindFamily, Operator};
 
 /// Command line of a generated operator binary.
@@ -56,9 +57,73 @@ pub struct RunArgs {
     /// Timeout of each backend request (e.g. `30s`, `1m`).
     #[arg(long, default_value = "30s", value_parser = parse_timeout)]
     pub request_timeout: Duration,
+    /// Timeout for opening a connection to a backend (capped by `--request-timeout`).
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub connect_timeout: Duration,
+    /// Most requests in flight to one backend (scheme+host+port); more wait for a slot. 0 = unlimited.
+    #[arg(long, default_value_t = crate::limits::DEFAULT_MAX_CONCURRENT)]
+    pub max_concurrent_requests_per_backend: usize,
+    /// Most requests started per second to one backend (scheme+host+port), evenly spaced; more wait.
+    /// Fractions allowed (`0.5`). 0 = unlimited.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub max_requests_per_second_per_backend: f64,
+    /// Largest backend response body accepted (`1048576`, `512KiB`, `10MiB`, `1GB`); larger bodies
+    /// are an error and are never buffered.
+    #[arg(long, default_value = "10MiB", value_parser = parse_bytes)]
+    pub max_response_bytes: u64,
     /// Watch only this namespace (default: all namespaces).
     #[arg(long)]
     pub namespace: Option<String>,
+}
+
+impl RunArgs {
+    /// The backend HTTP client configuration these flags describe.
+    pub fn http_config(&self) -> HttpConfig {
+        HttpConfig {
+            request_timeout: self.request_timeout,
+            connect_timeout: self.connect_timeout,
+            limits: BackendLimits {
+                max_concurrent: self.max_concurrent_requests_per_backend,
+                max_per_second: self.max_requests_per_second_per_backend,
+            },
+            max_response_bytes: self.max_response_bytes,
+            ..HttpConfig::default()
+        }
+    }
+}
+
+fn parse_rate(text: &str) -> std::result::Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        _ => Err(format!(
+            "{text:?} is not a non-negative number of requests per second"
+        )),
+    }
+}
+
+fn parse_bytes(text: &str) -> std::result::Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} (use B, KiB, MiB, GiB, KB, MB, GB)"
+            ));
+        }
+    };
+    match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(factor)) {
+        Some(0) => Err("the size must be positive".to_owned()),
+        Some(n) => Ok(n),
+        None => Err(format!("{text:?} is not a size in bytes")),
+    }
 }
 
 fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
@@ -189,7 +254,7 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
         what: "kubernetes client (kubeconfig or in-cluster config)",
         reason: e.to_string(),
     })?;
-    let backend = BackendClient::new(args.request_timeout)?;
+    let backend = BackendClient::with_config(args.http_config())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let ctx = Arc::new(Context {
         client,
@@ -324,6 +389,63 @@ mod tests {
         assert_eq!(args.base_url.as_deref(), Some("http://x"));
         assert_eq!(args.request_timeout, Duration::from_millis(1500));
         assert_eq!(args.namespace.as_deref(), Some("ns"));
+    }
+
+    fn run_args(extra: &[&str]) -> std::result::Result<RunArgs, clap::Error> {
+        let argv = ["petstore-operator", "run"].iter().chain(extra);
+        let m = command(&INFO).try_get_matches_from(argv)?;
+        match Cli::from_arg_matches(&m)?.command {
+            Command::Run(args) => Ok(args),
+            Command::Crds(_) => panic!("not run"),
+        }
+    }
+
+    #[test]
+    fn resilience_flags_have_safe_defaults_and_parse() {
+        let config = run_args(&[]).unwrap().http_config();
+        assert_eq!(config.limits.max_concurrent, 8);
+        assert_eq!(config.limits.max_per_second, 0.0);
+        assert_eq!(config.max_response_bytes, 10 * 1024 * 1024);
+        assert_eq!(config.connect_timeout, Duration::from_secs(10));
+        assert_eq!(config.max_redirects, 5);
+
+        let args = run_args(&[
+            "--max-concurrent-requests-per-backend",
+            "0",
+            "--max-requests-per-second-per-backend",
+            "2.5",
+            "--max-response-bytes",
+            "512KiB",
+            "--connect-timeout",
+            "2s",
+            "--request-timeout",
+            "500ms",
+        ])
+        .unwrap();
+        let config = args.http_config();
+        assert_eq!(config.limits.max_concurrent, 0);
+        assert_eq!(config.limits.max_per_second, 2.5);
+        assert_eq!(config.max_response_bytes, 512 * 1024);
+        assert_eq!(config.request_timeout, Duration::from_millis(500));
+        assert_eq!(config.connect_timeout, Duration::from_secs(2));
+        for (text, bytes) in [
+            ("1048576", 1_048_576),
+            ("1MB", 1_000_000),
+            ("2 MiB", 2 << 20),
+            ("1g", 1 << 30),
+        ] {
+            assert_eq!(parse_bytes(text), Ok(bytes), "{text}");
+        }
+        for bad in [
+            &["--max-response-bytes", "0"][..],
+            &["--max-response-bytes", "10 parsecs"],
+            &["--max-response-bytes", "99999999999999999999GiB"],
+            &["--max-requests-per-second-per-backend", "-1"],
+            &["--max-requests-per-second-per-backend", "inf"],
+            &["--max-concurrent-requests-per-backend", "-3"],
+        ] {
+            assert!(run_args(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

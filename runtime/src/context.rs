@@ -47,6 +47,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
 /// First retry delay.
 pub const BASE_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Longest wait a backend's `Retry-After` can impose (longer values are capped).
+pub const MAX_RETRY_AFTER_DELAY: Duration = Duration::from_secs(600);
 
 /// Jittered exponential backoff per object (keyed by UID): `1s·2^n`, capped, ±20 % jitter.
 /// Reset on success and forgotten when the object is deleted.
@@ -70,6 +72,17 @@ impl RetryBackoff {
         backoff_delay(attempt, cap, jitter)
     }
 
+    /// Delay before the next retry of object `key` after a failure that carried `retry_after`
+    /// (the backend's `Retry-After`); counts the attempt. See [`retry_delay`].
+    pub fn next_delay_after(
+        &self,
+        key: &str,
+        cap: Option<Duration>,
+        retry_after: Option<Duration>,
+    ) -> Duration {
+        retry_delay(self.next_delay(key, cap), retry_after)
+    }
+
     /// Forgets the attempts of `key` (after a success or deletion).
     pub fn reset(&self, key: &str) {
         lock(&self.attempts).remove(key);
@@ -89,6 +102,33 @@ pub fn backoff_delay(attempt: u32, cap: Option<Duration>, jitter: f64) -> Durati
     let nominal = BASE_RETRY_DELAY.as_secs_f64() * 2f64.powi(attempt.min(30) as i32);
     let jittered = nominal * (1.0 + jitter.clamp(-0.2, 0.2));
     Duration::from_secs_f64(jittered).clamp(Duration::from_millis(100), cap)
+}
+
+/// The retry delay honouring a backend's `Retry-After`: `max(backoff, min(retry_after,
+/// MAX_RETRY_AFTER_DELAY))`.
+///
+/// # Guarantees
+///
+/// Never earlier than the backend asked (up to [`MAX_RETRY_AFTER_DELAY`]), never earlier than the
+/// backoff, never later than `max(backoff, MAX_RETRY_AFTER_DELAY)`; the interval cap of the backoff
+/// does not shorten a `Retry-After`.
+pub fn retry_delay(backoff: Duration, retry_after: Option<Duration>) -> Duration {
+    retry_after.map_or(backoff, |wait| backoff.max(wait.min(MAX_RETRY_AFTER_DELAY)))
+}
+
+/// `"; retrying in 2s"` when `error` carried a `Retry-After` (the delay rounded to whole seconds),
+/// else `""`. Plain backoff retries add nothing, so that the same failure again computes the same
+/// status message and causes no status write.
+pub fn retry_note(error: &crate::error::Error, delay: Duration) -> String {
+    if error.retry_after().is_none() {
+        return String::new();
+    }
+    let shown = if delay < Duration::from_secs(1) {
+        delay
+    } else {
+        Duration::from_secs(delay.as_secs_f64().round() as u64)
+    };
+    format!("; retrying in {}", crate::error::human_duration(shown))
 }
 
 /// Tracks which controllers finished their initial list (for `/readyz`).
@@ -168,6 +208,30 @@ mod tests {
         b.reset("uid-a");
         assert_eq!(b.attempts("uid-a"), 0);
         assert!(b.next_delay("uid-a", None) <= Duration::from_millis(1200));
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_capped_at_ten_minutes() {
+        let s = Duration::from_secs;
+        assert_eq!(retry_delay(s(1), None), s(1));
+        assert_eq!(retry_delay(s(1), Some(s(2))), s(2));
+        assert_eq!(retry_delay(s(8), Some(s(2))), s(8));
+        assert_eq!(retry_delay(s(1), Some(s(86_400))), MAX_RETRY_AFTER_DELAY);
+        assert_eq!(retry_delay(s(1), Some(Duration::ZERO)), s(1));
+        let b = RetryBackoff::default();
+        // The interval cap (1s) bounds the backoff but not the backend's Retry-After.
+        assert_eq!(b.next_delay_after("k", Some(s(1)), Some(s(5))), s(5));
+        assert_eq!(b.attempts("k"), 1);
+    }
+
+    #[test]
+    fn retry_notes_only_for_retry_after() {
+        use crate::error::Error;
+        let e = Error::from_status_retry_after("GET", "u", 503, "m".into(), Some(Duration::from_secs(2)));
+        assert_eq!(retry_note(&e, Duration::from_millis(2300)), "; retrying in 2s");
+        assert_eq!(retry_note(&e, Duration::from_secs(90)), "; retrying in 1m30s");
+        let e = Error::from_status("GET", "u", 503, "m".into());
+        assert_eq!(retry_note(&e, Duration::from_secs(2)), "");
     }
 
     #[test]

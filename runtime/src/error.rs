@@ -4,6 +4,8 @@
 //! per-object exponential backoff and leave the CR `Reconciling`; terminal errors mark it `Stalled` and
 //! wait for the spec to change. This module depends on no other runtime module.
 
+use std::time::Duration;
+
 /// Result alias used throughout the runtime.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -22,21 +24,27 @@ pub enum Error {
         source: reqwest::Error,
     },
 
-    /// The backend did not answer within the request timeout. Retryable.
-    #[error("{method} {url}: backend timed out: {source}")]
+    /// The backend did not answer within the request timeout (or, with `connect` set, no
+    /// connection could be opened within the connect timeout). Retryable.
+    #[error("{method} {url}: backend {} within {}", if *connect { "did not accept a connection" } else { "did not answer" }, human_duration(*after))]
     BackendTimeout {
         /// HTTP method of the failed request.
         method: String,
         /// URL of the failed request.
         url: String,
+        /// The timeout that expired.
+        after: Duration,
+        /// Whether the connect timeout (rather than the request timeout) expired.
+        connect: bool,
         /// Cause.
         #[source]
         source: reqwest::Error,
     },
 
     /// The backend answered with a 5xx status, `408 Request Timeout` or `429 Too Many Requests`.
-    /// Retryable.
-    #[error("{method} {url}: backend error {status}: {message}")]
+    /// Retryable; `retry_after` (from the `Retry-After` header) is a lower bound for the next
+    /// attempt.
+    #[error("{method} {url}: backend error {status}: {message}{}", retry_after.map(|d| format!(" (Retry-After {})", human_duration(d))).unwrap_or_default())]
     BackendUnavailable {
         /// HTTP method of the failed request.
         method: String,
@@ -46,6 +54,37 @@ pub enum Error {
         status: u16,
         /// Message extracted from the response body.
         message: String,
+        /// How long the backend asked us to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+    },
+
+    /// The backend answered 2xx with a body that claims to be JSON (by `Content-Type`, or by
+    /// starting with `{` or `[`) but does not parse. Retryable: usually a proxy or backend glitch,
+    /// and acting on a garbled read (e.g. "correcting drift" against it) would be wrong.
+    #[error("{method} {url}: backend answered {status} with malformed JSON: {source}")]
+    MalformedResponse {
+        /// HTTP method of the request.
+        method: String,
+        /// URL of the request.
+        url: String,
+        /// HTTP status code.
+        status: u16,
+        /// Parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A redirect was refused: too many hops, a non-HTTP target, or a cross-origin hop while the
+    /// request carries credential headers that cannot be stripped safely. Terminal.
+    #[error("{method} {url}: redirect refused: {}", error_chain(source))]
+    RedirectRefused {
+        /// HTTP method of the request.
+        method: String,
+        /// URL of the request.
+        url: String,
+        /// Cause (its source chain says why).
+        #[source]
+        source: reqwest::Error,
     },
 
     /// The backend rejected the request with a 4xx status (other than 408/429). Terminal: the same
@@ -124,8 +163,10 @@ impl Error {
             Error::BackendUnreachable { .. }
             | Error::BackendTimeout { .. }
             | Error::BackendUnavailable { .. }
+            | Error::MalformedResponse { .. }
             | Error::Kube { .. } => true,
             Error::BackendRejected { .. }
+            | Error::RedirectRefused { .. }
             | Error::BadBackendResponse { .. }
             | Error::BadSpec { .. }
             | Error::NotRecreatable { .. }
@@ -140,6 +181,8 @@ impl Error {
             Error::BackendUnreachable { .. } => "backend_unreachable",
             Error::BackendTimeout { .. } => "backend_timeout",
             Error::BackendUnavailable { .. } => "backend_unavailable",
+            Error::MalformedResponse { .. } => "malformed_response",
+            Error::RedirectRefused { .. } => "redirect_refused",
             Error::BackendRejected { .. } => "backend_rejected",
             Error::BadBackendResponse { .. } => "bad_backend_response",
             Error::BadSpec { .. } => "bad_spec",
@@ -157,7 +200,8 @@ impl Error {
             | Error::BackendTimeout { .. }
             | Error::BackendUnavailable { .. } => "BackendUnavailable",
             Error::BackendRejected { .. } => "BackendRejected",
-            Error::BadBackendResponse { .. } => "BadBackendResponse",
+            Error::BadBackendResponse { .. } | Error::MalformedResponse { .. } => "BadBackendResponse",
+            Error::RedirectRefused { .. } => "RedirectRefused",
             Error::BadSpec { .. } => "InvalidSpec",
             Error::NotRecreatable { .. } => "NotFound",
             Error::Kube { .. } => "KubernetesError",
@@ -169,7 +213,17 @@ impl Error {
     /// HTTP status code of the backend's answer, when the error is one.
     pub fn backend_status(&self) -> Option<u16> {
         match self {
-            Error::BackendUnavailable { status, .. } | Error::BackendRejected { status, .. } => Some(*status),
+            Error::BackendUnavailable { status, .. }
+            | Error::BackendRejected { status, .. }
+            | Error::MalformedResponse { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The backend's `Retry-After` for this error, when it sent one with a retryable status.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::BackendUnavailable { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -187,15 +241,28 @@ impl Error {
         }
     }
 
-    /// Error for a non-success HTTP status: 5xx, 408 and 429 are retryable, other 4xx terminal.
+    /// Error for a non-success HTTP status: 5xx, 408 and 429 are retryable, other statuses
+    /// terminal. No `Retry-After`; see [`Error::from_status_retry_after`].
     pub fn from_status(method: &str, url: &str, status: u16, message: String) -> Self {
+        Self::from_status_retry_after(method, url, status, message, None)
+    }
+
+    /// [`Error::from_status`] keeping the backend's `Retry-After` (only retryable statuses keep it).
+    pub fn from_status_retry_after(
+        method: &str,
+        url: &str,
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    ) -> Self {
         let (method, url) = (method.to_owned(), url.to_owned());
-        if status >= 500 || status == 408 || status == 429 {
+        if is_retryable_status(status) {
             Error::BackendUnavailable {
                 method,
                 url,
                 status,
                 message,
+                retry_after,
             }
         } else {
             Error::BackendRejected {
@@ -206,6 +273,47 @@ impl Error {
             }
         }
     }
+}
+
+/// Whether an HTTP status is worth retrying unchanged: 5xx, `408 Request Timeout`, `429 Too Many
+/// Requests`.
+pub fn is_retryable_status(status: u16) -> bool {
+    status >= 500 || status == 408 || status == 429
+}
+
+/// A short human form of a duration for messages: `500ms`, `2s`, `1.5s`, `3m20s`.
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = d.as_secs();
+    if secs >= 60 {
+        let (m, s) = (secs / 60, secs % 60);
+        return if s == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{s}s")
+        };
+    }
+    if ms.is_multiple_of(1000) {
+        format!("{secs}s")
+    } else {
+        let text = format!("{:.1}", d.as_secs_f64());
+        format!("{}s", text.trim_end_matches(".0"))
+    }
+}
+
+/// `error: cause: cause…` (reqwest's own `Display` omits the sources).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -228,12 +336,41 @@ mod tests {
             "POST http://x/pet: backend rejected the request with 400: bad name"
         );
 
-        for status in [408, 429] {
+        for status in [408, 429, 500, 502, 503, 504] {
             assert!(
                 Error::from_status("GET", "u", status, String::new()).is_retryable(),
                 "{status}"
             );
         }
+        for status in [300, 400, 401, 403, 404, 409, 422] {
+            assert!(
+                !Error::from_status("GET", "u", status, String::new()).is_retryable(),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_is_kept_and_shown_for_retryable_statuses_only() {
+        let wait = Some(Duration::from_secs(2));
+        let e = Error::from_status_retry_after("POST", "http://x/pet", 429, "slow down".into(), wait);
+        assert_eq!(e.retry_after(), wait);
+        assert_eq!(
+            e.to_string(),
+            "POST http://x/pet: backend error 429: slow down (Retry-After 2s)"
+        );
+        let e = Error::from_status_retry_after("POST", "u", 400, "bad".into(), wait);
+        assert_eq!(e.retry_after(), None);
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(human_duration(Duration::from_secs(2)), "2s");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(human_duration(Duration::from_secs(200)), "3m20s");
+        assert_eq!(human_duration(Duration::from_secs(600)), "10m");
     }
 
     #[test]

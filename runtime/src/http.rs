@@ -1,11 +1,15 @@
-//! Backend HTTP: URL building from descriptors and spec values, JSON requests, response classification. No kube types.
+//! Backend HTTP vocabulary: URL building from descriptors and spec values, methods, responses and their classification. No kube types.
+//!
+//! The client that sends requests (timeouts, limits, redirects, size limit) is [`crate::client`],
+//! re-exported here as [`BackendClient`].
 //!
 //! URL rules (fixes of the Go original's URLBuilder, upstream §5.2):
 //!
 //! - The base URL's trailing slashes are trimmed and the path template is joined with exactly one `/`.
 //! - `{param}` placeholders are filled with percent-encoded values (RFC 3986 unreserved characters
 //!   are kept). The id placeholder takes the id the reconciler resolved; other placeholders take the
-//!   spec field named by their [`ParamBinding`]. `0` is a valid id; an empty string is not.
+//!   spec field named by their [`ParamBinding`](crate::traits::ParamBinding). `0` is a valid id;
+//!   an empty string is not.
 //! - Query parameters come from [`OperationDescriptor::query`]: arrays become repeated keys,
 //!   booleans `true`/`false`, numbers as written. `false`, `0` and `""` are sent when the field is set;
 //!   unset or `null` fields are omitted.
@@ -14,6 +18,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use crate::client::{BackendClient, HttpConfig};
 use crate::error::{Error, Result};
 use crate::traits::{OperationDescriptor, ResourceDescriptor};
 
@@ -54,7 +59,7 @@ impl Method {
         }
     }
 
-    fn to_reqwest(self) -> reqwest::Method {
+    pub(crate) fn to_reqwest(self) -> reqwest::Method {
         match self {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -83,6 +88,8 @@ pub struct BackendResponse {
     pub status: u16,
     /// Parsed body.
     pub body: Value,
+    /// `Retry-After` of a retryable answer (5xx, 408, 429), if the backend sent a valid one.
+    pub retry_after: Option<Duration>,
 }
 
 impl BackendResponse {
@@ -93,90 +100,14 @@ impl BackendResponse {
 
     /// The error this answer represents (call only for non-2xx answers).
     pub fn to_error(&self, method: Method, url: &str) -> Error {
-        Error::from_status(
+        Error::from_status_retry_after(
             method.as_str(),
             url,
             self.status,
             error_message(self.status, &self.body),
+            self.retry_after,
         )
     }
-}
-
-/// Client for one operator process; cheap to clone.
-#[derive(Debug, Clone)]
-pub struct BackendClient {
-    client: reqwest::Client,
-}
-
-impl BackendClient {
-    /// A client whose requests time out after `timeout`. Installs the rustls provider if needed.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Startup`] when reqwest cannot build its TLS configuration.
-    pub fn new(timeout: Duration) -> Result<Self> {
-        install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("openapi-operator-runtime/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Startup {
-                what: "backend HTTP client",
-                reason: e.to_string(),
-            })?;
-        Ok(Self { client })
-    }
-
-    /// Sends one request. Any HTTP answer is `Ok` (callers decide what a status means).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::BackendTimeout`] or [`Error::BackendUnreachable`] when no complete answer arrived.
-    pub async fn send(&self, method: Method, url: &str, body: Option<&Value>) -> Result<BackendResponse> {
-        let mut request = self
-            .client
-            .request(method.to_reqwest(), url)
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(body) = body {
-            let content_type = if method == Method::Patch {
-                "application/merge-patch+json"
-            } else {
-                "application/json"
-            };
-            let bytes = serde_json::to_vec(body).map_err(|source| Error::Serialization {
-                what: "request body",
-                source,
-            })?;
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, content_type)
-                .body(bytes);
-        }
-        let network = |source: reqwest::Error| {
-            let (method, url) = (method.as_str().to_owned(), url.to_owned());
-            if source.is_timeout() {
-                Error::BackendTimeout { method, url, source }
-            } else {
-                Error::BackendUnreachable { method, url, source }
-            }
-        };
-        let response = request.send().await.map_err(network)?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(network)?;
-        Ok(BackendResponse {
-            status,
-            body: parse_body(&bytes),
-        })
-    }
-}
-
-/// Parses a response body: JSON when it is JSON, else the (truncated) text as a JSON string, `null`
-/// when empty.
-pub fn parse_body(bytes: &[u8]) -> Value {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Value::Null;
-    }
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| Value::String(truncate(String::from_utf8_lossy(bytes).trim(), MAX_MESSAGE_LEN)))
 }
 
 /// Human-readable message of a backend error answer: JSON `message`, `error` (string or object with
@@ -209,7 +140,7 @@ pub fn error_message(status: u16, body: &Value) -> String {
     truncate(&text, MAX_MESSAGE_LEN)
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }
@@ -446,11 +377,15 @@ mod tests {
 
     #[test]
     fn bodies_parse_as_json_or_text() {
-        assert_eq!(parse_body(b"{\"a\":1}"), json!({"a": 1}));
-        assert_eq!(parse_body(b"  "), Value::Null);
-        assert_eq!(parse_body(b"oops <b>"), json!("oops <b>"));
+        use crate::client::decode_body;
+        assert_eq!(decode_body(b"{\"a\":1}").unwrap(), json!({"a": 1}));
+        assert_eq!(decode_body(b"  ").unwrap(), Value::Null);
+        assert_eq!(decode_body(b"oops <b>").unwrap(), json!("oops <b>"));
+        assert_eq!(decode_body(b"42").unwrap(), json!(42));
+        assert!(decode_body(b" {\"a\":").is_err());
+        assert!(decode_body(b"[1,").is_err());
         let long = "é".repeat(2000);
-        let Value::String(s) = parse_body(long.as_bytes()) else {
+        let Value::String(s) = decode_body(long.as_bytes()).unwrap() else {
             panic!("not a string")
         };
         assert!(s.len() <= MAX_MESSAGE_LEN + '…'.len_utf8());
@@ -477,13 +412,16 @@ mod tests {
         let r = BackendResponse {
             status: 503,
             body: json!({"message": "maintenance"}),
+            retry_after: Some(Duration::from_secs(7)),
         };
         let e = r.to_error(Method::Get, "http://h/pet/1");
         assert!(e.is_retryable());
         assert!(e.to_string().contains("maintenance"));
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
         let r = BackendResponse {
             status: 422,
             body: json!({"message": "invalid"}),
+            retry_after: None,
         };
         assert!(!r.to_error(Method::Post, "u").is_retryable());
     }

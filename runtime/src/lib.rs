@@ -5,6 +5,7 @@
 //! command line ([`commands::main`]).
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod commands;
 pub mod context;
 pub mod controls;
@@ -14,7 +15,9 @@ pub mod endpoint;
 pub mod error;
 pub mod finalizer;
 pub mod http;
+pub mod limits;
 pub mod operator;
+pub mod redact;
 pub mod resource;
 pub mod schema;
 pub mod status;

@@ -37,9 +37,11 @@
 //!
 //! Backend errors are recorded in the status (state `Failed`, `status.response` with the status code
 //! and the backend's message) rather than returned:
-//! - retryable ([`Error::is_retryable`]: network, timeout, 5xx, 408, 429) → `Reconciling=True`,
-//!   `Stalled=False`, requeue after a jittered exponential backoff per object (1s·2^n, capped at
-//!   `min(interval, 5m)`), reset on success;
+//! - retryable ([`Error::is_retryable`]: network, timeout, 5xx, 408, 429, malformed JSON) →
+//!   `Reconciling=True`, `Stalled=False`, requeue after a jittered exponential backoff per object
+//!   (1s·2^n, capped at `min(interval, 5m)`), reset on success. A backend `Retry-After` is a floor:
+//!   the delay is `max(backoff, min(Retry-After, 10m))` ([`crate::context::retry_delay`]) and the
+//!   status message then ends with `; retrying in <N>s`;
 //! - terminal (other 4xx, invalid spec, unusable response) → `Stalled=True`, no requeue until the CR
 //!   changes ([`Action::await_change`]).
 //!
@@ -65,7 +67,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::Value;
 use tracing::{debug, info, instrument, warn};
 
-use crate::context::{Context, MAX_RETRY_DELAY};
+use crate::context::{Context, MAX_RETRY_AFTER_DELAY, retry_note};
 use crate::drift;
 use crate::error::{Error, Result};
 use crate::finalizer;
@@ -217,9 +219,9 @@ async fn apply<K: RestResource>(api: &Api<K>, obj: &K, ctx: &Context, has_finali
                 (phase, interval.map_or_else(Action::await_change, Action::requeue))
             }
             Err(e) if e.is_retryable() => {
-                let delay = ctx.backoff.next_delay(&key, interval);
+                let delay = ctx.backoff.next_delay_after(&key, interval, e.retry_after());
                 warn!(error = %e, label = e.metric_label(), retry_in = ?delay, "sync failed; will retry");
-                (Phase::failed(&e), Action::requeue(delay))
+                (retrying(&e, delay), Action::requeue(delay))
             }
             Err(e) => {
                 warn!(error = %e, label = e.metric_label(), "sync failed; waiting for a spec change");
@@ -234,6 +236,13 @@ async fn apply<K: RestResource>(api: &Api<K>, obj: &K, ctx: &Context, has_finali
         finalizer::add(api, obj, &ctx.app.finalizer(), version.as_deref()).await?;
     }
     Ok(action)
+}
+
+/// The phase of a retryable failure: [`Phase::failed`] plus [`retry_note`].
+fn retrying(error: &Error, delay: Duration) -> Phase {
+    let mut phase = Phase::failed(error);
+    phase.message.push_str(&retry_note(error, delay));
+    phase
 }
 
 /// Talks to the backend and records what it learnt in `next`. Sets `read` when a GET answered.
@@ -370,7 +379,13 @@ fn record_success(next: &mut ResourceStatus, resp: &BackendResponse) {
     next.response = Some(EndpointResponse {
         success: true,
         status_code: Some(i32::from(resp.status)),
-        data: (!resp.body.is_null()).then(|| resp.body.clone()),
+        // Backend data is copied into the status for diagnosis, minus secret-looking fields
+        // (a User's `password`, tokens): status is readable by anyone who can read the CR.
+        data: (!resp.body.is_null()).then(|| {
+            let mut data = resp.body.clone();
+            crate::redact::redact_value(&mut data);
+            data
+        }),
         error: None,
     });
 }
@@ -470,16 +485,16 @@ async fn cleanup<K: RestResource>(api: &Api<K>, obj: &K, ctx: &Context, index: u
         let mut next = current.cloned().unwrap_or_default();
         if let Err(e) = delete_backend(obj, ctx, &mut next).await {
             // Never drop the finalizer on failure, whatever the error: retry with backoff.
-            let delay = ctx.backoff.next_delay(&uid(obj), None);
+            let delay = ctx.backoff.next_delay_after(&uid(obj), None, e.retry_after());
             warn!(error = %e, label = e.metric_label(), retry_in = ?delay, "backend delete failed; keeping finalizer");
             let phase = Phase {
                 state: ResourceState::Failed,
                 reason: e.reason(),
-                message: format!("deleting the backend object failed: {e}"),
+                message: format!("deleting the backend object failed: {e}{}", retry_note(&e, delay)),
                 stalled: false,
             };
             write_status(api, obj, ctx, current, next, &phase, false).await?;
-            return Ok(Action::requeue(delay.min(MAX_RETRY_DELAY)));
+            return Ok(Action::requeue(delay.min(MAX_RETRY_AFTER_DELAY)));
         }
     } else {
         info!(
