@@ -1,7 +1,9 @@
 //! Validated generation settings (`Config`), independent of how they were given (CLI or library).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use crate::classify::filter::Filters;
 use crate::error::{Error, Result};
 
 /// Where the spec comes from.
@@ -72,6 +74,27 @@ pub struct Config {
     pub workspace: WorkspaceMode,
     /// Suppress the unclassified-endpoints report.
     pub quiet: bool,
+    /// Operations removed before classification.
+    pub filters: Filters,
+    /// Path parameter → body field carrying the id (`petId: id`), overriding the automatic merge.
+    pub id_field_map: BTreeMap<String, String>,
+    /// Renames per generated kind, keyed by the kind name the generator derives (`Pet`).
+    pub kinds: BTreeMap<String, KindOverride>,
+    /// Where `filters`, `idFieldMap` and `kinds` came from (a config file), for messages.
+    pub origin: Option<String>,
+}
+
+/// Renames of one kind (`kinds.<Kind>` in the config file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindOverride {
+    /// New Kubernetes kind (also renames the Rust types and module).
+    pub kind: Option<String>,
+    /// New plural (default: derived from the kind).
+    pub plural: Option<String>,
+    /// Short names replacing the derived one.
+    pub short_names: Option<Vec<String>>,
+    /// Spec field JSON name → Rust field identifier (the JSON/wire name never changes).
+    pub fields: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -86,6 +109,10 @@ impl Config {
             runtime: None,
             workspace: WorkspaceMode::Auto,
             quiet: true,
+            filters: Filters::default(),
+            id_field_map: BTreeMap::new(),
+            kinds: BTreeMap::new(),
+            origin: None,
         }
     }
 
@@ -109,6 +136,38 @@ impl Config {
                 reason,
             })?;
         }
+        if let Err((list, index, reason)) = self.filters.validate() {
+            return Err(self.config_error(format!("filters.{list}[{index}]"), reason));
+        }
+        for (name, o) in &self.kinds {
+            let key = |k: &str| format!("kinds.{name}{k}");
+            if let Some(kind) = &o.kind {
+                crate::model::naming::validate_kind(kind).map_err(|r| self.config_error(key(".kind"), r))?;
+            }
+            if let Some(plural) = &o.plural {
+                crate::model::naming::validate_plural(plural)
+                    .map_err(|r| self.config_error(key(".plural"), r))?;
+            }
+            for (i, short) in o.short_names.iter().flatten().enumerate() {
+                crate::model::naming::validate_plural(short)
+                    .map_err(|r| self.config_error(key(&format!(".shortNames[{i}]")), r))?;
+            }
+            for (json, ident) in &o.fields {
+                crate::model::naming::validate_field_ident(ident)
+                    .map_err(|r| self.config_error(key(&format!(".fields.{json}")), r))?;
+            }
+        }
         Ok(())
+    }
+
+    /// An error about a config-file key (no line known: used for checks against the spec).
+    pub fn config_error(&self, key: String, reason: String) -> Error {
+        Error::Config {
+            file: self.origin.clone().unwrap_or_else(|| "config".to_owned()),
+            line: 0,
+            column: 0,
+            key,
+            reason,
+        }
     }
 }

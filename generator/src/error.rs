@@ -49,7 +49,9 @@ pub enum Error {
         reason: String,
     },
     /// The document declares an OpenAPI/Swagger version this release does not read.
-    #[error("{file}#{pointer}: {found} is not supported yet (this release reads OpenAPI 3.0.x)")]
+    #[error(
+        "{file}#{pointer}: {found} is not supported (this release reads Swagger 2.0 and OpenAPI 3.0.x/3.1.x)"
+    )]
     UnsupportedVersion {
         /// File or URL.
         file: String,
@@ -77,6 +79,18 @@ pub enum Error {
         pointer: String,
         /// The reference text.
         reference: String,
+    },
+    /// An external `$ref` (another file or URL) could not be bundled into the document.
+    #[error("{file}#{pointer}: cannot resolve external $ref {reference:?}: {reason}")]
+    ExternalRef {
+        /// The file (or URL) holding the `$ref`.
+        file: String,
+        /// JSON pointer of the `$ref` node.
+        pointer: String,
+        /// The reference text.
+        reference: String,
+        /// Why it failed (missing file, missing fragment, ...).
+        reason: String,
     },
     /// No path of the spec forms a Resource kind.
     #[error("{file}#/paths: no Resource kind found (a Resource needs POST on a collection path and GET on `<path>/{{id}}`); found: {}", format_found(.unclassified))]
@@ -120,6 +134,42 @@ pub enum Error {
         /// Cause.
         reason: String,
     },
+    /// A configuration file is unreadable, malformed or has an invalid value.
+    #[error("{}", format_config(.file, *.line, *.column, .key, .reason))]
+    Config {
+        /// The configuration file as found or given.
+        file: String,
+        /// 1-based line (0 when unknown).
+        line: u64,
+        /// 1-based column (0 when unknown).
+        column: u64,
+        /// Dotted key path, e.g. `kinds.Pet.plural` (`""` = the whole file).
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Files in the output directory that the generator would overwrite or delete but does not own
+    /// (no `@generated` header).
+    #[error("{}: refusing to overwrite or delete files without an @generated header (edited by hand?): {}; pass --force to replace them", .output.display(), .paths.join(", "))]
+    NotOwned {
+        /// Output directory.
+        output: PathBuf,
+        /// Relative paths, sorted.
+        paths: Vec<String>,
+    },
+}
+
+fn format_config(file: &str, line: u64, column: u64, key: &str, reason: &str) -> String {
+    let location = if line == 0 {
+        file.to_owned()
+    } else {
+        format!("{file}:{line}:{column}")
+    };
+    if key.is_empty() {
+        format!("{location}: {reason}")
+    } else {
+        format!("{location}: {key}: {reason}")
+    }
 }
 
 fn format_found(found: &[Found]) -> String {

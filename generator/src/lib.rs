@@ -7,11 +7,13 @@
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod emit_files;
 pub mod emit_rust;
 pub mod error;
 pub mod model;
 pub mod parse;
+pub mod plan;
 pub mod write;
 
 pub use classify::report;
@@ -40,13 +42,19 @@ pub fn generate(config: &Config) -> Result<Generated> {
 /// Classifies and emits an already-loaded spec.
 pub fn generate_from_spec(spec: &parse::Spec, config: &Config) -> Result<Generated> {
     let model = classify::classify(spec, config)?;
+    let files = emit(&model, config)?;
+    Ok(Generated { model, files })
+}
+
+/// Emits every file of a classified model (in memory).
+pub fn emit(model: &model::Model, config: &Config) -> Result<write::Files> {
     let options = emit_files::Options::from_config(config);
     let mut files = write::Files::new();
-    for file in emit_rust::emit(&model)? {
+    for file in emit_rust::emit(model)? {
         files.insert(file.path, file.contents);
     }
-    for file in emit_files::render(&model, &options)? {
+    for file in emit_files::render(model, &options)? {
         files.insert(file.path, file.contents);
     }
-    Ok(Generated { model, files })
+    Ok(files)
 }

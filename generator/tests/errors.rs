@@ -110,3 +110,75 @@ fn truncated_and_mutated_specs_never_panic() {
     }
     assert!(failures.is_empty(), "panicked on: {failures:?}");
 }
+
+/// Prefixes and byte flips of `text` (same scheme as above) that make the pipeline panic.
+fn panicking_mutants(text: &str, seed: u64) -> Vec<String> {
+    let mut failures = Vec::new();
+    for end in (0..text.len()).step_by(97) {
+        if text.is_char_boundary(end) && panics(&text[..end]) {
+            failures.push(format!("prefix {end}"));
+        }
+    }
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet = b" :-{}[]'\"#\n\t$/~*&!|>0aZ";
+    for _ in 0..120 {
+        let mut bytes = text.to_owned().into_bytes();
+        for _ in 0..3 {
+            let at = (next() % bytes.len() as u64) as usize;
+            bytes[at] = alphabet[(next() % alphabet.len() as u64) as usize];
+        }
+        let mutated = String::from_utf8_lossy(&bytes).into_owned();
+        if panics(&mutated) {
+            failures.push(format!("mutation {:?}", &mutated[..mutated.len().min(40)]));
+        }
+    }
+    failures
+}
+
+#[test]
+fn truncated_and_mutated_swagger_2_and_openapi_3_1_specs_never_panic() {
+    let mut failures = Vec::new();
+    for (i, name) in [
+        "petstore-swagger-2.0.yaml",
+        "fastapi-3.1.json",
+        "oas31-types.yaml",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let text = std::fs::read_to_string(common::repo_root().join("specs").join(name)).unwrap();
+        for failure in panicking_mutants(&text, 0x0bad_cafe_f00d_0001 + i as u64) {
+            failures.push(format!("{name}: {failure}"));
+        }
+    }
+    assert!(failures.is_empty(), "panicked on: {failures:?}");
+}
+
+#[test]
+fn frontend_errors_name_file_and_pointer() {
+    assert_eq!(
+        error_for("specs/invalid/unknown-version.yaml"),
+        "specs/invalid/unknown-version.yaml#/openapi: OpenAPI 4.0.0 is not supported \
+         (this release reads Swagger 2.0 and OpenAPI 3.0.x/3.1.x)"
+    );
+    assert_eq!(
+        error_for("specs/invalid/swagger-2.0-body-without-schema.yaml"),
+        "specs/invalid/swagger-2.0-body-without-schema.yaml#/paths/~1pets/post/parameters/0: \
+         invalid spec: body parameter has no `schema`"
+    );
+    let missing = error_for("specs/invalid/external-ref-missing-file.yaml");
+    assert!(
+        missing.starts_with(
+            "specs/invalid/external-ref-missing-file.yaml#/paths/~1pets/post/requestBody/content/\
+             application~1json/schema/$ref: cannot resolve external $ref \
+             \"./defs/missing.yaml#/components/schemas/Pet\": specs/invalid/defs/missing.yaml: cannot read the spec"
+        ),
+        "{missing}"
+    );
+}

@@ -1,5 +1,8 @@
 //! Spec + Config → Model: every "which endpoint becomes which kind" decision lives here.
 
+pub mod filter;
+mod overrides;
+mod params;
 mod resource;
 mod schema;
 
@@ -13,7 +16,8 @@ use crate::parse::Spec;
 /// Builds the IR. Fails with [`Error::NoResources`] when no Resource kind can be formed.
 pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
     config.validate()?;
-    let api = &spec.openapi;
+    let (filtered_api, filtered) = filter::apply(&spec.openapi, &config.filters);
+    let api: &OpenAPI = &filtered_api;
     let group = match &config.group {
         Some(g) => g.clone(),
         None => naming::default_group(&api.info.title),
@@ -36,7 +40,7 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
             .filter(|u| u.starts_with("http")),
     };
     let endpoints = endpoints(api);
-    let resources = resource::build(api, &info);
+    let resources = resource::build(api, &info, config)?;
     let mut unclassified: Vec<Unclassified> = endpoints
         .iter()
         .filter(|e| !resources.used.contains(&(e.path.to_owned(), e.method)))
@@ -71,7 +75,19 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
         types: resources.types,
         crds: resources.crds,
         unclassified,
-        warnings: resources.warnings,
+        warnings: spec
+            .warnings
+            .iter()
+            .map(|w| format!("{}{w}", spec.file))
+            .chain(resources.warnings.into_iter().map(|w| {
+                if w.starts_with("#/") {
+                    format!("{}{w}", spec.file)
+                } else {
+                    w
+                }
+            }))
+            .collect(),
+        filtered,
     })
 }
 

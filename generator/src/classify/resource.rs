@@ -2,15 +2,18 @@
 
 use std::collections::BTreeSet;
 
-use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, PathItem, ReferenceOr};
+use openapiv3::{OpenAPI, Parameter, PathItem, ReferenceOr};
 
-use super::schema::{SchemaConverter, clean, field_from};
+use super::overrides;
+use super::params::{all_params, bind, find_param, json_body, param_field};
+use super::schema::SchemaConverter;
+use crate::config::Config;
+use crate::error::Result;
 use crate::model::naming;
-use crate::model::types::{Field, FieldSource, TypeRef, TypeSpace};
+use crate::model::types::{Field, FieldSource, TypeSpace};
 use crate::model::{
     ApiInfo, Crd, CrdKind, CrdNames, HttpMethod, Operation, ParamBinding, ResourceOps, Update, UpdateMethod,
 };
-use crate::parse::resolve;
 
 /// Spec fields that would clash with the flattened `ResourceControls`.
 const CONTROL_FIELDS: &[&str] = &["target", "executionInterval"];
@@ -27,6 +30,9 @@ pub(super) struct Resources {
 
 /// A collection/item pair before schemas are converted.
 struct Candidate<'a> {
+    /// Kind derived from the path (the key of `kinds` in the config).
+    derived: String,
+    /// Final kind (after a configured rename).
     kind: String,
     collection: &'a str,
     collection_item: &'a PathItem,
@@ -43,7 +49,7 @@ fn param_name(segment: &str) -> Option<&str> {
     segment.strip_prefix('{')?.strip_suffix('}')
 }
 
-fn candidates<'a>(api: &'a OpenAPI) -> Vec<Candidate<'a>> {
+fn candidates<'a>(api: &'a OpenAPI, config: &Config) -> Result<Vec<Candidate<'a>>> {
     let items: Vec<(&'a str, &'a PathItem)> = api
         .paths
         .paths
@@ -71,8 +77,14 @@ fn candidates<'a>(api: &'a OpenAPI) -> Vec<Candidate<'a>> {
             continue;
         };
         let base = naming::kind_for_segment(last);
-        let kind = naming::dedupe(&base, &|k| out.iter().any(|c| c.kind == k));
+        let derived = naming::dedupe(&base, &|k| out.iter().any(|c| c.derived == k));
+        let kind = config
+            .kinds
+            .get(&derived)
+            .and_then(|o| o.kind.clone())
+            .unwrap_or_else(|| derived.clone());
         out.push(Candidate {
+            derived,
             kind,
             collection,
             collection_item,
@@ -81,11 +93,16 @@ fn candidates<'a>(api: &'a OpenAPI) -> Vec<Candidate<'a>> {
             id_param: id.to_owned(),
         });
     }
-    out
+    let names: Vec<(&str, &str)> = out
+        .iter()
+        .map(|c| (c.derived.as_str(), c.kind.as_str()))
+        .collect();
+    overrides::check_kinds(&names, config)?;
+    Ok(out)
 }
 
-pub(super) fn build(api: &OpenAPI, info: &ApiInfo) -> Resources {
-    let candidates = candidates(api);
+pub(super) fn build(api: &OpenAPI, info: &ApiInfo, config: &Config) -> Result<Resources> {
+    let candidates = candidates(api, config)?;
     let reserved: Vec<String> = candidates
         .iter()
         .flat_map(|c| {
@@ -102,8 +119,22 @@ pub(super) fn build(api: &OpenAPI, info: &ApiInfo) -> Resources {
     let mut reasons = Vec::new();
     let mut warnings = Vec::new();
 
+    for param in config.id_field_map.keys() {
+        if !candidates.iter().any(|c| &c.id_param == param) {
+            warnings.push(format!(
+                "{}idFieldMap.{param}: no Resource kind has the id path parameter {param:?}; ignored",
+                overrides::origin(config)
+            ));
+        }
+    }
     for c in &candidates {
-        let (crd, ops_used) = build_one(api, info, c, &mut converter, &mut warnings);
+        let (mut crd, ops_used) = build_one(api, info, c, config, &mut converter, &mut warnings);
+        if let Some(o) = config.kinds.get(&c.derived) {
+            overrides::rename_fields(&mut crd, &c.derived, &o.fields, config)?;
+            if let Some(plural) = &o.plural {
+                crd.names.plural = plural.clone();
+            }
+        }
         for (path, method) in [(c.collection, HttpMethod::Get), (c.item_path, HttpMethod::Get)]
             .into_iter()
             .flat_map(|(p, _)| {
@@ -127,8 +158,16 @@ pub(super) fn build(api: &OpenAPI, info: &ApiInfo) -> Resources {
         .iter()
         .map(|c| (c.names.plural.clone(), c.names.singular.clone()))
         .collect();
-    let mut chosen: Vec<String> = Vec::new();
-    for crd in &mut crds {
+    let mut chosen: Vec<String> = config
+        .kinds
+        .values()
+        .flat_map(|o| o.short_names.iter().flatten().cloned())
+        .collect();
+    for (crd, c) in crds.iter_mut().zip(&candidates) {
+        if let Some(shorts) = config.kinds.get(&c.derived).and_then(|o| o.short_names.clone()) {
+            crd.names.short_names = shorts;
+            continue;
+        }
         let taken = |n: &str| {
             chosen.iter().any(|c| c == n)
                 || names
@@ -141,13 +180,13 @@ pub(super) fn build(api: &OpenAPI, info: &ApiInfo) -> Resources {
         }
     }
     warnings.append(&mut converter.warnings);
-    Resources {
+    Ok(Resources {
         crds,
         types: converter.types,
         warnings,
         used,
         reasons,
-    }
+    })
 }
 
 fn unused_reason(crd: &Crd, method: HttpMethod, path: &str) -> String {
@@ -175,6 +214,7 @@ fn build_one<'a>(
     api: &'a OpenAPI,
     info: &ApiInfo,
     c: &Candidate<'a>,
+    config: &Config,
     converter: &mut SchemaConverter<'a>,
     warnings: &mut Vec<String>,
 ) -> (Crd, BTreeSet<(String, HttpMethod)>) {
@@ -213,8 +253,11 @@ fn build_one<'a>(
         for field in object.fields {
             if CONTROL_FIELDS.contains(&field.json_name.as_str()) {
                 warnings.push(format!(
-                    "{}: body field {:?} clashes with the operator control spec.{}; it is not exposed",
-                    c.kind, field.json_name, field.json_name
+                    "{}: {}: body field {:?} clashes with the operator control spec.{}; it is not exposed",
+                    overrides::pointer(c.collection, "post"),
+                    c.kind,
+                    field.json_name,
+                    field.json_name
                 ));
             } else {
                 fields.push(field);
@@ -222,8 +265,10 @@ fn build_one<'a>(
         }
     } else {
         warnings.push(format!(
-            "{}: POST {} has no application/json object body; the spec has no body fields",
-            c.kind, c.collection
+            "{}: {}: POST {} has no application/json object body; the spec has no body fields",
+            overrides::pointer(c.collection, "post"),
+            c.kind,
+            c.collection
         ));
     }
     let body_fields: Vec<String> = fields.iter().map(|f| f.json_name.clone()).collect();
@@ -234,7 +279,18 @@ fn build_one<'a>(
         .and_then(|p| p.parameter_data_ref().extensions.get("x-k8s-id-field"))
         .and_then(|v| v.as_str());
     let has = |name: &str, fields: &[Field]| fields.iter().any(|f| f.json_name == name);
-    let id_field = if let Some(ext) = extension.filter(|e| has(e, &fields)) {
+    let mapped = config.id_field_map.get(&c.id_param);
+    if let Some(m) = mapped.filter(|m| !has(m, &fields)) {
+        warnings.push(format!(
+            "{}idFieldMap.{}: {} has no body field {m:?}; the automatic id merge is used",
+            overrides::origin(config),
+            c.id_param,
+            c.kind
+        ));
+    }
+    let id_field = if let Some(m) = mapped.filter(|m| has(m, &fields)) {
+        m.clone()
+    } else if let Some(ext) = extension.filter(|e| has(e, &fields)) {
         ext.to_owned()
     } else if has(&c.id_param, &fields) {
         c.id_param.clone()
@@ -384,108 +440,4 @@ fn module_name(kind: &str) -> String {
     } else {
         format!("{}_kind", snake.trim_start_matches("r#").trim_end_matches('_'))
     }
-}
-
-fn json_body<'a>(
-    api: &'a OpenAPI,
-    op: &'a openapiv3::Operation,
-) -> Option<(Option<String>, &'a openapiv3::Schema)> {
-    let body = resolve::request_body(api, op.request_body.as_ref()?)?;
-    let media = body.content.get("application/json").or_else(|| {
-        body.content
-            .iter()
-            .find(|(k, _)| k.contains("json"))
-            .map(|(_, v)| v)
-    })?;
-    resolve::schema(api, media.schema.as_ref()?)
-}
-
-fn all_params<'a>(api: &'a OpenAPI, item: &'a PathItem, op: &'a openapiv3::Operation) -> Vec<&'a Parameter> {
-    let mut out: Vec<&Parameter> = op
-        .parameters
-        .iter()
-        .filter_map(|p| resolve::parameter(api, p))
-        .collect();
-    for p in item.parameters.iter().filter_map(|p| resolve::parameter(api, p)) {
-        let d = p.parameter_data_ref();
-        if !out.iter().any(|o| o.parameter_data_ref().name == d.name) {
-            out.push(p);
-        }
-    }
-    out
-}
-
-fn find_param<'a>(
-    api: &'a OpenAPI,
-    item: &'a PathItem,
-    op: &'a openapiv3::Operation,
-    name: &str,
-) -> Option<&'a Parameter> {
-    all_params(api, item, op)
-        .into_iter()
-        .find(|p| matches!(p, Parameter::Path { .. }) && p.parameter_data_ref().name == name)
-}
-
-/// Binds a parameter to an existing field with the same JSON name, or adds a field. Returns the field's JSON name.
-fn bind<'a>(
-    converter: &mut SchemaConverter<'a>,
-    kind: &str,
-    fields: &mut Vec<Field>,
-    name: &str,
-    param: Option<&'a Parameter>,
-    source: FieldSource,
-    required: bool,
-) -> String {
-    if fields.iter().any(|f| f.json_name == name) {
-        return name.to_owned();
-    }
-    let mut field = param_field(converter, kind, fields, name, param, source);
-    field.required = required;
-    fields.push(field);
-    name.to_owned()
-}
-
-fn param_field<'a>(
-    converter: &mut SchemaConverter<'a>,
-    kind: &str,
-    fields: &[Field],
-    name: &str,
-    param: Option<&'a Parameter>,
-    source: FieldSource,
-) -> Field {
-    let rust_name = naming::dedupe(&naming::field_ident(name), &|n| {
-        n == "controls" || fields.iter().any(|f| f.rust_name == n)
-    });
-    let data = param.map(Parameter::parameter_data_ref);
-    let schema = data.and_then(|d| match &d.format {
-        ParameterSchemaOrContent::Schema(s) => Some(s),
-        ParameterSchemaOrContent::Content(_) => None,
-    });
-    let api = converter.api();
-    let mut field = match schema.and_then(|s| resolve::schema(api, s).map(|(_, resolved)| (s, resolved))) {
-        Some((s, resolved)) => {
-            let ty = converter.param_type(s, kind, name);
-            field_from(name, rust_name, ty, true, resolved, source)
-        }
-        None => Field {
-            json_name: name.to_owned(),
-            rust_name,
-            ty: TypeRef::String,
-            required: true,
-            description: None,
-            format: None,
-            example: None,
-            default: None,
-            source,
-        },
-    };
-    if let Some(d) = data {
-        if let Some(desc) = clean(d.description.as_deref()) {
-            field.description = Some(desc);
-        }
-        if let Some(example) = d.example.clone().filter(|v| !v.is_null()) {
-            field.example = Some(example);
-        }
-    }
-    field
 }

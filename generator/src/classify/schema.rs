@@ -211,8 +211,9 @@ impl<'a> SchemaConverter<'a> {
         }
         if self.in_progress.iter().any(|c| c == component) {
             self.warnings.push(format!(
-                "schema {component:?} is recursive; the recursive reference is typed as free-form JSON \
-                 (x-kubernetes-preserve-unknown-fields)"
+                "#/components/schemas/{}: schema {component:?} is recursive; the recursive reference is \
+                 typed as free-form JSON (x-kubernetes-preserve-unknown-fields)",
+                component.replace('~', "~0").replace('/', "~1")
             ));
             return TypeRef::Json;
         }

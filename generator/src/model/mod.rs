@@ -20,6 +20,9 @@ pub struct Model {
     pub unclassified: Vec<Unclassified>,
     /// Non-fatal findings (recursive schemas, ignored features).
     pub warnings: Vec<String>,
+    /// Operations removed by the configured filters before classification.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub filtered: Vec<Filtered>,
 }
 
 /// API and operator identity.
@@ -203,4 +206,41 @@ pub struct Unclassified {
     pub operation_id: Option<String>,
     /// Why.
     pub reason: String,
+}
+
+/// An operation removed by a configured filter.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Filtered {
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Path template.
+    pub path: String,
+    /// `operationId`, if any.
+    pub operation_id: Option<String>,
+    /// Which filter removed it (path, then tag, then operationId are checked).
+    pub by: FilteredBy,
+}
+
+/// The filter family that removed an operation.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FilteredBy {
+    /// `includePaths` / `excludePaths`.
+    Path,
+    /// `includeTags` / `excludeTags`.
+    Tag,
+    /// `includeOperations` / `excludeOperations`.
+    #[serde(rename = "op")]
+    Operation,
+}
+
+impl FilteredBy {
+    /// `path`, `tag` or `op`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Path => "path",
+            Self::Tag => "tag",
+            Self::Operation => "op",
+        }
+    }
 }

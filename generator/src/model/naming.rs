@@ -282,6 +282,33 @@ pub fn validate_kind(kind: &str) -> Result<(), String> {
     }
 }
 
+/// A plural or short name is a lower-case DNS-1123 label starting with a letter.
+pub fn validate_plural(name: &str) -> Result<(), String> {
+    if is_dns_label(name) && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a lower-case DNS-1123 label (letters, digits, '-'; starts with a letter)"
+        ))
+    }
+}
+
+/// A user-chosen Rust field name: a snake_case identifier (`r#type` style raw identifiers allowed).
+pub fn validate_field_ident(name: &str) -> Result<(), String> {
+    let bare = name.strip_prefix("r#").unwrap_or(name);
+    let snake = !bare.is_empty()
+        && bare
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !bare.starts_with(|c: char| c.is_ascii_digit());
+    if !snake || syn::parse_str::<syn::Ident>(name).is_err() || name == "controls" {
+        return Err(format!(
+            "{name:?} is not a usable snake_case Rust field name (keywords need r#, `controls` is reserved)"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,5 +405,13 @@ mod tests {
         assert!(validate_api_version("v1gamma1").is_err());
         assert!(validate_kind("Pet").is_ok());
         assert!(validate_kind("pet").is_err());
+        assert!(validate_plural("animals").is_ok());
+        assert!(validate_plural("Animals").is_err());
+        assert!(validate_plural("1x").is_err());
+        assert!(validate_field_ident("photos").is_ok());
+        assert!(validate_field_ident("r#type").is_ok());
+        assert!(validate_field_ident("type").is_err());
+        assert!(validate_field_ident("Photos").is_err());
+        assert!(validate_field_ident("controls").is_err());
     }
 }

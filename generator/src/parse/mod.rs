@@ -1,38 +1,79 @@
-//! OpenAPI in, validated [`Spec`] out: load (file or URL), detect YAML/JSON, check version and `$ref`s, type.
+//! OpenAPI in, validated [`Spec`] out: load (file or URL), detect YAML/JSON, bundle external `$ref`s,
+//! convert Swagger 2.0 / OpenAPI 3.1 to 3.0, check `$ref`s, type.
 
+mod bundle;
 mod load;
+mod oas31;
 pub mod resolve;
+mod swagger2;
 mod validate;
+mod walk;
 
 use serde_json::Value;
 
 use crate::config::SpecSource;
 use crate::error::{Error, Result};
 
-/// A loaded, validated OpenAPI 3.0 document.
+/// A loaded, validated OpenAPI 3.0 document (Swagger 2.0 and OpenAPI 3.1 inputs are converted).
 #[derive(Debug, Clone)]
 pub struct Spec {
     /// File path or URL as given (used in messages).
     pub file: String,
-    /// The document as JSON (key order preserved), every internal `$ref` checked.
+    /// The (converted) OpenAPI 3.0 document as JSON (key order preserved), every internal `$ref` checked.
     pub raw: Value,
     /// The typed document.
     pub openapi: openapiv3::OpenAPI,
+    /// Non-fatal findings of the conversion (e.g. dropped 3.1 keywords).
+    pub warnings: Vec<Warning>,
 }
 
-/// Loads and validates a spec.
+/// A non-fatal finding while reading the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// JSON pointer of the node concerned (in the input document).
+    pub pointer: String,
+    /// What was done.
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}: {}", self.pointer, self.message)
+    }
+}
+
+/// Loads and validates a spec; external `$ref`s are bundled relative to the spec's file or URL.
 pub fn load(source: &SpecSource) -> Result<Spec> {
     let (file, text, format) = load::read(source)?;
-    let raw = load::parse_text(&file, &text, format)?;
+    let mut raw = load::parse_text(&file, &text, format)?;
+    validate::check_version(&file, &raw)?;
+    bundle::bundle(source, &mut raw)?;
     from_value(file, raw)
 }
 
-/// Validates an already-parsed document (used by [`load`] and by tests).
+/// Converts (Swagger 2.0, OpenAPI 3.1 → 3.0) and validates an already-parsed document.
 pub fn from_value(file: String, raw: Value) -> Result<Spec> {
-    validate::check_version(&file, &raw)?;
+    let (raw, warnings) = to_openapi_30(&file, raw)?;
     validate::check_refs(&file, &raw)?;
     let openapi = validate::typed(&file, &raw)?;
-    Ok(Spec { file, raw, openapi })
+    Ok(Spec {
+        file,
+        raw,
+        openapi,
+        warnings,
+    })
+}
+
+/// The document as OpenAPI 3.0, with the conversion's warnings.
+pub fn to_openapi_30(file: &str, raw: Value) -> Result<(Value, Vec<Warning>)> {
+    let mut warnings = Vec::new();
+    let version = validate::check_version(file, &raw)?;
+    let raw = match (version, &raw) {
+        (validate::Version::Swagger2, Value::Object(doc)) => swagger2::convert(file, doc, &mut warnings)?,
+        (validate::Version::OpenApi31, Value::Object(doc)) => oas31::convert(doc, &mut warnings),
+        _ => raw,
+    };
+    Ok((raw, warnings))
 }
 
 /// Parses spec text whose format is guessed from its content (tests and benches).

@@ -5,20 +5,31 @@ use serde_json::Value;
 use super::{escape_pointer_token, invalid};
 use crate::error::{Error, Result};
 
-pub(super) fn check_version(file: &str, raw: &Value) -> Result<()> {
+/// The dialect of an input document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Version {
+    Swagger2,
+    OpenApi30,
+    OpenApi31,
+}
+
+pub(super) fn check_version(file: &str, raw: &Value) -> Result<Version> {
     let Value::Object(root) = raw else {
         return Err(invalid(
             file,
             "",
-            "the document is not a mapping (expected an OpenAPI 3.0 object)",
+            "the document is not a mapping (expected an OpenAPI or Swagger object)",
         ));
     };
     if let Some(swagger) = root.get("swagger") {
-        return Err(Error::UnsupportedVersion {
-            file: file.to_owned(),
-            pointer: "/swagger".to_owned(),
-            found: format!("Swagger {}", scalar_text(swagger)),
-        });
+        return match swagger {
+            Value::String(v) if v == "2.0" => Ok(Version::Swagger2),
+            other => Err(Error::UnsupportedVersion {
+                file: file.to_owned(),
+                pointer: "/swagger".to_owned(),
+                found: format!("Swagger {}", scalar_text(other)),
+            }),
+        };
     }
     let Some(version) = root.get("openapi") else {
         return Err(invalid(
@@ -35,7 +46,9 @@ pub(super) fn check_version(file: &str, raw: &Value) -> Result<()> {
         ));
     };
     if version.starts_with("3.0.") || version == "3.0" {
-        Ok(())
+        Ok(Version::OpenApi30)
+    } else if version.starts_with("3.1.") || version == "3.1" {
+        Ok(Version::OpenApi31)
     } else {
         Err(Error::UnsupportedVersion {
             file: file.to_owned(),
@@ -58,7 +71,9 @@ pub(super) fn check_refs(file: &str, raw: &Value) -> Result<()> {
     while let Some((pointer, node)) = stack.pop() {
         match node {
             Value::Object(map) => {
-                if let Some(reference) = map.get("$ref") {
+                if let Some(reference) = map.get("$ref")
+                    && !(reference.is_object() && pointer.ends_with("/properties"))
+                {
                     let unresolved = |reference: String| Error::UnresolvedRef {
                         file: file.to_owned(),
                         pointer: format!("{pointer}/$ref"),
@@ -73,7 +88,9 @@ pub(super) fn check_refs(file: &str, raw: &Value) -> Result<()> {
                 }
                 // Reverse so that the first key is checked first (stable, document-order errors).
                 for (key, child) in map.iter().rev() {
-                    stack.push((format!("{pointer}/{}", escape_pointer_token(key)), child));
+                    if !super::walk::is_literal(&pointer, key, child) {
+                        stack.push((format!("{pointer}/{}", escape_pointer_token(key)), child));
+                    }
                 }
             }
             Value::Array(items) => {
@@ -164,20 +181,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn swagger_documents_are_rejected_naming_the_field() {
-        let err = check_version("s.yaml", &json!({"swagger": "2.0"})).unwrap_err();
+    fn versions_are_detected() {
         assert_eq!(
-            err.to_string(),
-            "s.yaml#/swagger: Swagger 2.0 is not supported yet (this release reads OpenAPI 3.0.x)"
+            check_version("s", &json!({"swagger": "2.0"})).unwrap(),
+            Version::Swagger2
+        );
+        assert_eq!(
+            check_version("s", &json!({"openapi": "3.0.3"})).unwrap(),
+            Version::OpenApi30
+        );
+        assert_eq!(
+            check_version("s", &json!({"openapi": "3.1.0"})).unwrap(),
+            Version::OpenApi31
         );
     }
 
     #[test]
-    fn openapi_3_1_is_rejected() {
-        let err = check_version("s.yaml", &json!({"openapi": "3.1.0"})).unwrap_err();
+    fn unknown_versions_are_rejected_naming_the_field() {
+        let err = check_version("s.yaml", &json!({"swagger": "1.2"})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "s.yaml#/swagger: Swagger 1.2 is not supported (this release reads Swagger 2.0 and OpenAPI 3.0.x/3.1.x)"
+        );
+        let err = check_version("s.yaml", &json!({"openapi": "4.0.0"})).unwrap_err();
         assert!(
             err.to_string()
-                .contains("#/openapi: OpenAPI 3.1.0 is not supported yet")
+                .contains("#/openapi: OpenAPI 4.0.0 is not supported")
         );
     }
 
@@ -186,6 +215,13 @@ mod tests {
         let doc = json!({"a/b": {"c~d": 1}, "x": {"$ref": "#/a~1b/c~0d"}, "y": [{"$ref": "#/nope"}]});
         let err = check_refs("f", &doc).unwrap_err();
         assert_eq!(err.to_string(), "f#/y/0/$ref: unresolved $ref \"#/nope\"");
+    }
+
+    #[test]
+    fn refs_in_examples_and_properties_named_ref_are_not_checked() {
+        let doc = json!({"components": {"examples": {"E": {"value": {"$ref": "https://x/y"}}},
+            "schemas": {"S": {"properties": {"$ref": {"type": "string"}}, "example": {"$ref": "z"}}}}});
+        check_refs("f", &doc).unwrap();
     }
 
     #[test]

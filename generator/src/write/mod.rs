@@ -1,7 +1,12 @@
-//! The only module that touches the output directory: atomic, deterministic writes of an in-memory file set.
+//! The only module that touches the output directory: atomic, deterministic writes of an in-memory
+//! file set, the ownership manifest, and removal of stale generated files.
+
+mod manifest;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+pub use manifest::{Changes, MANIFEST, changes, is_generated, read_manifest, with_manifest};
 
 use crate::error::{Error, Result};
 
@@ -16,6 +21,59 @@ pub struct WriteSummary {
     /// Files already on disk with identical contents, left untouched (mtime kept, so cargo does not
     /// rebuild the generated crate after a no-op regeneration).
     pub unchanged: usize,
+    /// Stale generated files removed (listed in the old manifest, no longer generated).
+    pub removed: Vec<String>,
+}
+
+/// Options of [`write_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Overwrite or delete files without an `@generated` header.
+    pub force: bool,
+}
+
+/// [`write_with`] with default options (files the user owns are never touched).
+pub fn write(files: &Files, output: &Path) -> Result<WriteSummary> {
+    write_with(files, output, WriteOptions::default())
+}
+
+/// Writes `files` plus the manifest into `output` (see [`write_files`]), then removes generated
+/// files of the previous run that are no longer produced and prunes emptied directories.
+///
+/// Before anything is written, fails with [`Error::NotOwned`] if a file to be replaced or removed
+/// lacks the `@generated` header, unless `options.force`.
+pub fn write_with(files: &Files, output: &Path, options: WriteOptions) -> Result<WriteSummary> {
+    let all = with_manifest(files);
+    let plan = changes(&all, output)?;
+    if !plan.not_owned.is_empty() && !options.force {
+        return Err(Error::NotOwned {
+            output: output.to_path_buf(),
+            paths: plan.not_owned,
+        });
+    }
+    let mut summary = write_files(&all, output)?;
+    for rel in &plan.remove {
+        let path = output.join(rel);
+        match std::fs::remove_file(&path) {
+            Ok(()) => summary.removed.push(rel.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(Error::Io { path, source }),
+        }
+        prune_empty_dirs(output, Path::new(rel));
+    }
+    Ok(summary)
+}
+
+/// Removes the now-empty parent directories of `rel` below `output` (never `output` itself).
+fn prune_empty_dirs(output: &Path, rel: &Path) {
+    let mut dir = rel.parent();
+    while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+        // `remove_dir` fails on a non-empty directory, which ends the walk.
+        if std::fs::remove_dir(output.join(d)).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
 }
 
 /// Writes `files` into `output` atomically, touching only files whose contents changed.
@@ -24,7 +82,7 @@ pub struct WriteSummary {
 /// does not exist, the temporary directory is renamed into place. If it exists, each changed file
 /// is renamed over its old version (other files in `output` are left alone). On any failure the
 /// temporary directory is removed and `output` is untouched.
-pub fn write(files: &Files, output: &Path) -> Result<WriteSummary> {
+pub fn write_files(files: &Files, output: &Path) -> Result<WriteSummary> {
     let changed: Files = files
         .iter()
         .filter(|(rel, contents)| {
@@ -35,6 +93,7 @@ pub fn write(files: &Files, output: &Path) -> Result<WriteSummary> {
     let summary = WriteSummary {
         written: changed.keys().cloned().collect(),
         unchanged: files.len() - changed.len(),
+        removed: Vec::new(),
     };
     if changed.is_empty() {
         return Ok(summary);
@@ -136,7 +195,7 @@ mod tests {
         let mut files = Files::new();
         files.insert("a.txt".into(), "1".into());
         files.insert("src/b.rs".into(), "2".into());
-        write(&files, &out).unwrap();
+        write_files(&files, &out).unwrap();
         assert_eq!(std::fs::read_to_string(out.join("src/b.rs")).unwrap(), "2");
         std::fs::write(out.join("keep.txt"), "mine").unwrap();
         let b_modified = std::fs::metadata(out.join("src/b.rs"))
@@ -144,12 +203,13 @@ mod tests {
             .modified()
             .unwrap();
         files.insert("a.txt".into(), "3".into());
-        let summary = write(&files, &out).unwrap();
+        let summary = write_files(&files, &out).unwrap();
         assert_eq!(
             summary,
             WriteSummary {
                 written: vec!["a.txt".into()],
-                unchanged: 1
+                unchanged: 1,
+                removed: Vec::new(),
             }
         );
         assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "3");
@@ -161,9 +221,42 @@ mod tests {
             b_modified,
             "an unchanged file is not rewritten"
         );
-        assert_eq!(write(&files, &out).unwrap().written, Vec::<String>::new());
+        assert_eq!(write_files(&files, &out).unwrap().written, Vec::<String>::new());
         assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
         let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no staging directory is left behind");
+    }
+
+    #[test]
+    fn stale_files_are_removed_and_user_files_are_protected() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("crate");
+        let header = "# @generated by openapi-operator-gen\n";
+        let mut files = Files::new();
+        files.insert("a.yaml".into(), format!("{header}a"));
+        files.insert("deep/dir/b.yaml".into(), format!("{header}b"));
+        write(&files, &out).unwrap();
+        assert!(out.join(MANIFEST).is_file());
+        std::fs::write(out.join("mine.txt"), "mine").unwrap();
+        files.remove("deep/dir/b.yaml");
+        let summary = write(&files, &out).unwrap();
+        assert_eq!(summary.removed, vec!["deep/dir/b.yaml"]);
+        assert!(!out.join("deep").exists(), "emptied directories are pruned");
+        assert!(out.join("mine.txt").is_file());
+        // The user takes over a.yaml by removing the header: never overwritten without force.
+        std::fs::write(out.join("a.yaml"), "mine now").unwrap();
+        files.insert("a.yaml".into(), format!("{header}a2"));
+        files.insert("c.yaml".into(), format!("{header}c"));
+        let err = write(&files, &out).unwrap_err().to_string();
+        assert!(err.contains("a.yaml") && err.contains("--force"), "{err}");
+        assert!(
+            !out.join("c.yaml").exists(),
+            "nothing is written when a file is refused"
+        );
+        write_with(&files, &out, WriteOptions { force: true }).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("a.yaml")).unwrap(),
+            format!("{header}a2")
+        );
     }
 }
