@@ -5,6 +5,8 @@
 //! command line ([`commands::main`]).
 #![deny(missing_docs)]
 
+pub mod aggregate;
+pub mod cel;
 pub mod client;
 pub mod commands;
 pub mod context;
