@@ -256,7 +256,9 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
     })?;
     let backend = BackendClient::with_config(args.http_config())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let recorder = kube::runtime::events::Recorder::new(client.clone(), op.info.name.into());
     let ctx = Arc::new(Context {
+        recorder,
         client,
         app: op.info,
         backend,

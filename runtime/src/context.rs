@@ -26,6 +26,8 @@ pub struct Context {
     pub readiness: Readiness,
     /// Flips to `true` when the operator should shut down gracefully.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Publishes `events.k8s.io/v1` Events (reporter: the app name) on state transitions.
+    pub recorder: kube::runtime::events::Recorder,
 }
 
 impl std::fmt::Debug for Context {

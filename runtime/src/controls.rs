@@ -16,6 +16,44 @@ pub struct ResourceControls {
     /// `5m` or `1h30m`. Default `30s`; `0` disables periodic re-sync (changes to the CR still sync).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_interval: Option<String>,
+    /// Observe-only mode. When `true` the operator only reads the backend object (`GET`): state
+    /// `Observed` when it exists (its data in `status.response`, differences from the spec reported
+    /// in `status.driftDetected` but never corrected) or `NotFound`. It never creates, updates or
+    /// deletes the backend object, never adds a finalizer, and deleting the CR never touches the
+    /// backend, whatever `onDelete` says. Requires the id (`spec.<id field>` or `status.externalID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// Suspends writes to the backend. When `true` the operator still reads the backend object and
+    /// reports drift (`status.driftDetected`, `status.driftDetectedCount`) but corrects nothing and
+    /// creates nothing; state `Paused`, conditions `Ready`, `Reconciling` and `Stalled` all `False`
+    /// with reason `Paused`. Deleting a paused CR still applies `onDelete`: pausing stops sync, not
+    /// cleanup. Set to `false` or remove it to resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<bool>,
+    /// What happens to the backend object when this CR is deleted. `Delete` deletes it, `Orphan`
+    /// leaves it as it is, `Restore` writes back `status.originalState` (the object as first seen
+    /// when it was adopted) with the API's update method, or leaves it alone when there is no
+    /// original state. Default: `Delete` when the operator created the object, `Orphan` otherwise;
+    /// an adopted object (one that existed before the CR) is deleted only with an explicit `Delete`.
+    /// Ignored in `readOnly` mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<OnDeletePolicy>,
+}
+
+/// What happens to the backend object when this CR is deleted. `Delete` deletes it, `Orphan`
+/// leaves it as it is, `Restore` writes back `status.originalState` (the object as first seen
+/// when it was adopted) with the API's update method, or leaves it alone when there is no
+/// original state. Default: `Delete` when the operator created the object, `Orphan` otherwise;
+/// an adopted object (one that existed before the CR) is deleted only with an explicit `Delete`.
+/// Ignored in `readOnly` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum OnDeletePolicy {
+    /// Delete the backend object.
+    Delete,
+    /// Leave the backend object as it is.
+    Orphan,
+    /// Write back `status.originalState`, the object as it was before it was adopted.
+    Restore,
 }
 
 /// Selects the backend instance a CR is synced with.
@@ -31,6 +69,26 @@ pub struct TargetSpec {
 pub const DEFAULT_EXECUTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl ResourceControls {
+    /// Whether `spec.readOnly` is `true`.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only == Some(true)
+    }
+
+    /// Whether `spec.paused` is `true`.
+    pub fn is_paused(&self) -> bool {
+        self.paused == Some(true)
+    }
+
+    /// The effective delete policy: `spec.onDelete`, else `Delete` for an object the operator
+    /// created and `Orphan` for any other.
+    pub fn on_delete_policy(&self, created_by_controller: bool) -> OnDeletePolicy {
+        self.on_delete.unwrap_or(if created_by_controller {
+            OnDeletePolicy::Delete
+        } else {
+            OnDeletePolicy::Orphan
+        })
+    }
+
     /// The periodic re-sync interval: `None` for `0` (no periodic re-sync), the default when unset.
     ///
     /// # Errors
@@ -115,8 +173,8 @@ mod tests {
     #[test]
     fn interval_defaults_disables_and_names_the_field() {
         let with = |v: Option<&str>| ResourceControls {
-            target: None,
             execution_interval: v.map(str::to_owned),
+            ..ResourceControls::default()
         };
         assert_eq!(with(None).interval().unwrap(), Some(DEFAULT_EXECUTION_INTERVAL));
         assert_eq!(with(Some("0")).interval().unwrap(), None);
@@ -127,5 +185,21 @@ mod tests {
         let err = with(Some("soon")).interval().unwrap_err();
         assert!(!err.is_retryable());
         assert!(err.to_string().contains("spec.executionInterval"), "{err}");
+    }
+
+    #[test]
+    fn on_delete_defaults_to_delete_only_for_created_objects() {
+        let mut c = ResourceControls::default();
+        assert_eq!(c.on_delete_policy(true), OnDeletePolicy::Delete);
+        assert_eq!(c.on_delete_policy(false), OnDeletePolicy::Orphan);
+        c.on_delete = Some(OnDeletePolicy::Restore);
+        assert_eq!(c.on_delete_policy(true), OnDeletePolicy::Restore);
+        assert!(!c.is_read_only() && !c.is_paused());
+        let parsed: ResourceControls = serde_json::from_value(
+            serde_json::json!({"readOnly": true, "paused": true, "onDelete": "Orphan"}),
+        )
+        .unwrap();
+        assert!(parsed.is_read_only() && parsed.is_paused());
+        assert_eq!(parsed.on_delete, Some(OnDeletePolicy::Orphan));
     }
 }

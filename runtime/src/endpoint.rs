@@ -64,7 +64,7 @@ mod tests {
             target: Some(TargetSpec {
                 base_url: url.map(str::to_owned),
             }),
-            execution_interval: None,
+            ..ResourceControls::default()
         }
     }
 

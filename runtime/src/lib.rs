@@ -26,7 +26,7 @@ pub mod status;
 pub mod telemetry;
 pub mod traits;
 
-pub use controls::{ResourceControls, TargetSpec};
+pub use controls::{OnDeletePolicy, ResourceControls, TargetSpec};
 pub use error::{Error, Result};
 pub use operator::{AppInfo, Operator};
 pub use status::{EndpointResponse, ResourceState, ResourceStatus};

@@ -7,26 +7,52 @@
 //!    desired body (the spec restricted to [`ResourceDescriptor::body_fields`], without read-only
 //!    fields) to the create path. The id in the response (`<id_field>`, else `id`/`ID`/`Id`) is recorded
 //!    as `status.externalID` with `createdByController: true`.
-//! 2. Only **after** that first successful create, and only when the kind has a delete operation,
-//!    the finalizer `<group>/finalizer` is added (JSON patch guarded by a `test` op).
+//! 2. Only **after** that first successful create (or an adoption whose `onDelete` needs cleanup),
+//!    and only when the delete policy has work to do, the finalizer `<group>/finalizer` is added (JSON
+//!    patch guarded by a `test` op).
 //! 3. Later reconciles (spec change, or every `spec.executionInterval`, default 30s) `GET` the object
 //!    and compare it with the desired body ([`crate::drift`]). Drift is corrected with `PATCH`
 //!    (desired body, merge patch), `PUT` or `POST` ([`drift::merge_for_update`] of observed and desired)
 //!    as the descriptor says; `driftDetectedCount` counts drift episodes.
-//! 4. The user deletes the CR. If our finalizer is present, the object was created by the operator
-//!    and an id is known, the backend object is `DELETE`d (`2xx` and `404` count as done); then the
-//!    finalizer is removed with a JSON patch whose `test` op makes it race-safe.
+//! 4. The user deletes the CR. If our finalizer is present, `spec.onDelete` is applied (`DELETE`,
+//!    where `2xx` and `404` count as done, or `Restore`, or nothing); then the finalizer is removed
+//!    with a JSON patch whose `test` op makes it race-safe.
+//!
+//! # Lifecycle controls (`spec.readOnly`, `spec.paused`, `spec.onDelete`)
+//!
+//! - **readOnly**: only `GET`. State `Observed` (the object in `status.response`, drift reported in
+//!   `driftDetected` but never corrected; `Ready=True`) or `NotFound` (`404`; all conditions `False`).
+//!   Never `POST`/`PUT`/`PATCH`/`DELETE`, never adds a finalizer, never records adoption; if our
+//!   finalizer is already present, deleting the CR only removes it (the backend is never touched).
+//!   Without a known id it is a terminal spec error.
+//! - **paused**: `GET` and drift bookkeeping (`driftDetected`, `driftDetectedCount`) only; nothing is
+//!   created or corrected. State `Paused`, `Ready`/`Reconciling`/`Stalled` all `False` with reason
+//!   `Paused`. Deleting a paused CR still applies `onDelete` (pausing stops sync, not cleanup: a user
+//!   who wants to keep the object sets `onDelete: Orphan`).
+//! - **Adoption**: when the spec names the id and the object exists but the operator did not create
+//!   it, the object as first seen is stored in `status.originalState` (as-is, so that it can be
+//!   restored; it is never logged) with `status.adoptedAt`, once. Not while paused or read-only.
+//! - **onDelete** ([`OnDeletePolicy`]; default `Delete` for objects the operator created, `Orphan`
+//!   otherwise): `Delete` → `DELETE`; `Orphan` → nothing; `Restore` → `originalState` (minus
+//!   read-only fields) sent with the kind's update method, `Orphan` when there is none. The finalizer
+//!   is added whenever the policy needs backend work on delete, including after adoption.
+//! - **Force a reconcile**: changing the annotation `<group>/reconcile-requested-at` (any value)
+//!   triggers one at once ([`trigger_hash`]).
+//! - **Events**: an `events.k8s.io/v1` Event (reporter: the app name) on every state transition
+//!   (`Warning` for `Failed`) and on delete cleanup (`Deleted`, `Restored`, `Orphaned`); never for a
+//!   reconcile that leaves the state unchanged. Publishing failures are only logged.
 //!
 //! # Guarantees
 //!
-//! - **A backend object the operator did not create is never deleted** (`createdByController` must be
-//!   `true`).
+//! - **A backend object the operator did not create is never deleted** unless the CR says
+//!   `onDelete: Delete` explicitly; a `readOnly` CR never deletes anything.
 //! - **No status write when nothing changed**: the new status is computed from the stored one and
 //!   written (JSON merge patch of the changed keys on the status subresource) only when it differs.
 //!   Condition `lastTransitionTime`s and `status.lastGetTime` move only with other changes, so a
 //!   steady state causes zero API-server writes.
 //! - Status writes do not trigger reconciles: the watch is filtered on `metadata.generation`,
-//!   `metadata.deletionTimestamp` and `metadata.finalizers` ([`trigger_hash`]). Deletion still gets
+//!   `metadata.deletionTimestamp`, `metadata.finalizers` and the reconcile-request annotation
+//!   ([`trigger_hash`]). Deletion still gets
 //!   through (the deletion timestamp is part of the hash, whether or not the server bumps the
 //!   generation), and so do finalizer edits (our own finalizer add causes exactly one extra
 //!   reconcile, a `GET` that finds nothing to write).
@@ -62,12 +88,14 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
 use serde_json::Value;
 use tracing::{debug, info, instrument, warn};
 
 use crate::context::{Context, MAX_RETRY_AFTER_DELAY, retry_note};
+use crate::controls::{OnDeletePolicy, ResourceControls};
 use crate::drift;
 use crate::error::{Error, Result};
 use crate::finalizer;
@@ -84,14 +112,22 @@ pub fn controller_fn<K: RestResource>() -> ControllerFn {
 }
 
 /// Hash of the metadata that should trigger a reconcile: generation (spec changes), deletion
-/// timestamp and finalizers. Status-only updates leave it unchanged.
-pub fn trigger_hash<K: Resource>(obj: &K) -> Option<u64> {
+/// timestamp, finalizers and the annotation `<group>/reconcile-requested-at` (any change of its value
+/// forces an immediate reconcile). Status-only updates leave it unchanged.
+pub fn trigger_hash<K: Resource<DynamicType = ()>>(obj: &K) -> Option<u64> {
     let meta = obj.meta();
     let mut h = DefaultHasher::new();
     meta.generation.hash(&mut h);
     meta.deletion_timestamp.is_some().hash(&mut h);
     meta.finalizers.hash(&mut h);
+    let key = reconcile_request_annotation(&K::group(&()));
+    meta.annotations.as_ref().and_then(|a| a.get(&key)).hash(&mut h);
     Some(h.finish())
+}
+
+/// The annotation whose value change forces a reconcile: `<group>/reconcile-requested-at`.
+pub fn reconcile_request_annotation(group: &str) -> String {
+    format!("{group}/reconcile-requested-at")
 }
 
 /// Runs the controller of kind `K` until `ctx.shutdown` flips; in-flight reconciles finish first.
@@ -230,12 +266,49 @@ async fn apply<K: RestResource>(api: &Api<K>, obj: &K, ctx: &Context, has_finali
         },
     };
     let written = write_status(api, obj, ctx, current, next.clone(), &phase, read).await?;
-    let owns_object = next.created_by_controller == Some(true);
-    if owns_object && K::DESCRIPTOR.delete.is_some() && !has_finalizer {
+    if current.and_then(|s| s.state) != Some(phase.state) {
+        let type_ = match phase.state {
+            ResourceState::Failed => EventType::Warning,
+            _ => EventType::Normal,
+        };
+        publish_event(obj, ctx, type_, phase.reason, &phase.message).await;
+    }
+    if needs_finalizer(obj.controls(), &next, K::DESCRIPTOR) && !has_finalizer {
         let version = written.or_else(|| obj.resource_version());
         finalizer::add(api, obj, &ctx.app.finalizer(), version.as_deref()).await?;
     }
     Ok(action)
+}
+
+/// Publishes a Kubernetes Event about `obj` (only called on state transitions). Failures are
+/// logged, never returned: events are diagnostics.
+async fn publish_event<K: RestResource>(obj: &K, ctx: &Context, type_: EventType, reason: &str, note: &str) {
+    let event = Event {
+        type_,
+        reason: reason.to_owned(),
+        // The API server caps an Event note at 1 KiB.
+        note: Some(note.chars().take(1000).collect()),
+        action: "Reconcile".to_owned(),
+        secondary: None,
+    };
+    if let Err(error) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+        warn!(%error, reason, "could not publish event");
+    }
+}
+
+/// Whether deleting the CR will require backend work (and so our finalizer): never in read-only
+/// mode; a `DELETE` of an object the operator created (unless `onDelete` says otherwise) or of an
+/// adopted one with an explicit `onDelete: Delete`; a `Restore` of a recorded original state.
+fn needs_finalizer(controls: &ResourceControls, status: &ResourceStatus, desc: &ResourceDescriptor) -> bool {
+    if controls.is_read_only() || status.external_id.is_none() {
+        return false;
+    }
+    let created = status.created_by_controller == Some(true);
+    match controls.on_delete_policy(created) {
+        OnDeletePolicy::Delete => desc.delete.is_some(),
+        OnDeletePolicy::Orphan => false,
+        OnDeletePolicy::Restore => desc.update.is_some() && status.original_state.is_some(),
+    }
 }
 
 /// The phase of a retryable failure: [`Phase::failed`] plus [`retry_note`].
@@ -256,7 +329,18 @@ async fn sync_object<K: RestResource>(
     let spec = spec_json(obj)?;
     let base = ctx.endpoints.resolve(obj.controls())?;
     let desired = drift::desired_body(&spec, desc);
-    let id = spec_id(&spec, desc).or_else(|| next.external_id.clone().filter(|id| !id.is_empty()));
+    let named_id = spec_id(&spec, desc);
+    let id = named_id
+        .clone()
+        .or_else(|| next.external_id.clone().filter(|id| !id.is_empty()));
+    let controls = obj.controls();
+    if controls.is_read_only() && id.is_none() {
+        return Err(Error::bad_spec(
+            desc.id_field
+                .map_or_else(|| "status.externalID".to_owned(), |f| format!("spec.{f}")),
+            "readOnly needs the id of the backend object to observe",
+        ));
+    }
 
     let observed = match &id {
         None => None,
@@ -273,15 +357,53 @@ async fn sync_object<K: RestResource>(
     };
 
     let Some(observed) = observed else {
+        if controls.is_read_only() {
+            return Ok(Phase::not_found(format!(
+                "backend object {} does not exist",
+                id.unwrap_or_default()
+            )));
+        }
+        if controls.is_paused() {
+            return Ok(Phase::paused(match id {
+                Some(id) => format!("paused; backend object {id} does not exist, not creating it"),
+                None => "paused; no backend object yet, not creating it".to_owned(),
+            }));
+        }
         return create(ctx, desc, &base, &spec, &desired, id, next).await;
     };
     let id = id.unwrap_or_default();
+    record_success(next, &observed);
+    if controls.is_read_only() {
+        // Observation only: no adoption, no claim on the object.
+        next.external_id = Some(id.clone());
+        let found = drift::compare(&desired, &observed.body);
+        next.drift_detected = Some(!found.is_empty());
+        return Ok(Phase::observed(if found.is_empty() {
+            format!("backend object {id} matches the spec")
+        } else {
+            format!(
+                "backend object {id} differs from the spec in {} (read-only: not corrected)",
+                found.summary()
+            )
+        }));
+    }
     next.external_id = Some(id.clone());
     next.created_by_controller.get_or_insert(false);
-    record_success(next, &observed);
+    if next.created_by_controller == Some(false)
+        && named_id.is_some()
+        && next.original_state.is_none()
+        && !controls.is_paused()
+    {
+        info!(%id, "adopted existing backend object; original state recorded");
+        next.original_state = Some(observed.body.clone());
+        next.adopted_at = Some(status::now());
+    }
     let found = drift::compare(&desired, &observed.body);
     if found.is_empty() {
         next.drift_detected = Some(false);
+        if controls.is_paused() {
+            return Ok(Phase::paused(format!("paused; backend object {id} is in sync")));
+        }
         return Ok(Phase::synced(format!("backend object {id} is in sync")));
     }
 
@@ -290,6 +412,12 @@ async fn sync_object<K: RestResource>(
         next.drift_detected_count = Some(next.drift_detected_count.unwrap_or(0) + 1);
     }
     next.drift_detected = Some(true);
+    if controls.is_paused() {
+        return Ok(Phase::paused(format!(
+            "paused; drift in {} not corrected",
+            found.summary()
+        )));
+    }
     let Some(update) = desc.update else {
         return Ok(Phase {
             state: ResourceState::Failed,
@@ -462,7 +590,7 @@ async fn write_status<K: RestResource>(
     let Some(patch) = status::status_patch(current, &next)? else {
         return Ok(None);
     };
-    debug!(%patch, "patching status");
+    debug!(patch = %crate::redact::value(&patch), "patching status");
     let params = PatchParams {
         field_manager: Some(ctx.app.name.to_owned()),
         ..PatchParams::default()
@@ -477,35 +605,103 @@ async fn write_status<K: RestResource>(
     Ok(written.resource_version())
 }
 
-/// Deletes the backend object (if we created it), then removes our finalizer at `index`.
+/// Applies the delete policy (`spec.onDelete`, see [`ResourceControls::on_delete_policy`]) to the
+/// backend object, then removes our finalizer at `index`. Read-only CRs never touch the backend.
 async fn cleanup<K: RestResource>(api: &Api<K>, obj: &K, ctx: &Context, index: usize) -> Result<Action> {
     let current = obj.resource_status();
     let created = current.and_then(|s| s.created_by_controller) == Some(true);
-    if created && K::DESCRIPTOR.delete.is_some() {
+    let controls = obj.controls();
+    let policy = controls.on_delete_policy(created);
+    let original = current.and_then(|s| s.original_state.clone());
+    let work = match policy {
+        _ if controls.is_read_only() => None,
+        OnDeletePolicy::Delete if K::DESCRIPTOR.delete.is_some() => Some(("deleting", None)),
+        OnDeletePolicy::Restore => original.map(|o| ("restoring", Some(o))),
+        OnDeletePolicy::Delete | OnDeletePolicy::Orphan => None,
+    };
+    if let Some((what, original)) = work {
         let mut next = current.cloned().unwrap_or_default();
-        if let Err(e) = delete_backend(obj, ctx, &mut next).await {
+        let result = match &original {
+            None => delete_backend(obj, ctx, &mut next).await,
+            Some(original) => restore_backend(obj, ctx, &mut next, original).await,
+        };
+        if let Err(e) = result {
             // Never drop the finalizer on failure, whatever the error: retry with backoff.
             let delay = ctx.backoff.next_delay_after(&uid(obj), None, e.retry_after());
-            warn!(error = %e, label = e.metric_label(), retry_in = ?delay, "backend delete failed; keeping finalizer");
+            warn!(error = %e, label = e.metric_label(), retry_in = ?delay, "backend cleanup failed; keeping finalizer");
             let phase = Phase {
                 state: ResourceState::Failed,
                 reason: e.reason(),
-                message: format!("deleting the backend object failed: {e}{}", retry_note(&e, delay)),
+                message: format!("{what} the backend object failed: {e}{}", retry_note(&e, delay)),
                 stalled: false,
             };
             write_status(api, obj, ctx, current, next, &phase, false).await?;
+            if current.and_then(|s| s.state) != Some(ResourceState::Failed) {
+                publish_event(obj, ctx, EventType::Warning, phase.reason, &phase.message).await;
+            }
             return Ok(Action::requeue(delay.min(MAX_RETRY_AFTER_DELAY)));
         }
+        let (reason, note) = match original {
+            None => ("Deleted", "deleted the backend object"),
+            Some(_) => ("Restored", "restored the backend object's original state"),
+        };
+        publish_event(obj, ctx, EventType::Normal, reason, note).await;
     } else {
         info!(
             created,
-            "not deleting the backend object: the operator did not create it"
+            read_only = controls.is_read_only(),
+            ?policy,
+            "leaving the backend object as it is"
         );
+        let note = "CR deleted; the backend object was left as it is";
+        publish_event(obj, ctx, EventType::Normal, "Orphaned", note).await;
     }
     finalizer::remove(api, obj, &ctx.app.finalizer(), index).await?;
     info!("finalizer removed");
     ctx.backoff.reset(&uid(obj));
     Ok(Action::await_change())
+}
+
+/// Writes `original` back with the kind's update method (`onDelete: Restore`). Server-owned
+/// (read-only) fields are left out of the body.
+async fn restore_backend<K: RestResource>(
+    obj: &K,
+    ctx: &Context,
+    next: &mut ResourceStatus,
+    original: &Value,
+) -> Result<()> {
+    let desc = K::DESCRIPTOR;
+    let Some(update) = desc.update else {
+        info!("the API has no update operation; cannot restore, leaving the backend object");
+        return Ok(());
+    };
+    let spec = spec_json(obj)?;
+    let Some(id) = next
+        .external_id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .or_else(|| spec_id(&spec, desc))
+    else {
+        info!("no id known; nothing to restore");
+        return Ok(());
+    };
+    let mut body = original.clone();
+    if let Value::Object(map) = &mut body {
+        for field in desc.read_only_fields {
+            if desc.id_field != Some(*field) {
+                map.remove(*field);
+            }
+        }
+    }
+    let base = ctx.endpoints.resolve(obj.controls())?;
+    let method = Method::from(update.method);
+    let url = operation_url(&base, &update.operation, desc, &spec, Some(&id))?;
+    let resp = send(ctx, next, method, &url, Some(&body)).await?;
+    if resp.is_success() {
+        info!(%id, status = resp.status, "restored the backend object's original state");
+        return Ok(());
+    }
+    Err(record_failure(next, &resp, method, &url))
 }
 
 async fn delete_backend<K: RestResource>(obj: &K, ctx: &Context, next: &mut ResourceStatus) -> Result<()> {

@@ -115,6 +115,8 @@ struct KubeCall {
 /// Records every Kubernetes API call and answers 200 with the object (or a scripted status).
 struct FakeKube {
     calls: Arc<Mutex<Vec<KubeCall>>>,
+    /// `events.k8s.io` Event creates, kept apart from `calls`: (reason, type).
+    events: Arc<Mutex<Vec<(String, String)>>>,
     statuses: Arc<Mutex<VecDeque<u16>>>,
 }
 
@@ -123,13 +125,27 @@ impl FakeKube {
         let (svc, mut handle) =
             tower_test::mock::pair::<http::Request<kube::client::Body>, http::Response<kube::client::Body>>();
         let calls = Arc::new(Mutex::new(Vec::new()));
+        let events = Arc::new(Mutex::new(Vec::new()));
         let statuses = Arc::new(Mutex::new(VecDeque::new()));
         let answer = serde_json::to_vec(obj).unwrap();
-        let (rec, st) = (calls.clone(), statuses.clone());
+        let (rec, st, ev) = (calls.clone(), statuses.clone(), events.clone());
         tokio::spawn(async move {
             while let Some((request, send)) = handle.next_request().await {
                 let (parts, body) = request.into_parts();
                 let bytes = body.collect_bytes().await.unwrap();
+                if parts.uri.path().starts_with("/apis/events.k8s.io/") {
+                    let event: Value = serde_json::from_slice(&bytes).unwrap();
+                    ev.lock().unwrap().push((
+                        event["reason"].as_str().unwrap_or_default().to_owned(),
+                        event["type"].as_str().unwrap_or_default().to_owned(),
+                    ));
+                    let response = http::Response::builder()
+                        .status(201)
+                        .body(kube::client::Body::from(bytes.to_vec()))
+                        .unwrap();
+                    send.send_response(response);
+                    continue;
+                }
                 rec.lock().unwrap().push(KubeCall {
                     method: parts.method.to_string(),
                     path: parts.uri.path().to_owned(),
@@ -155,7 +171,18 @@ impl FakeKube {
                 send.send_response(response);
             }
         });
-        (kube::Client::new(svc, "default"), Self { calls, statuses })
+        (
+            kube::Client::new(svc, "default"),
+            Self {
+                calls,
+                events,
+                statuses,
+            },
+        )
+    }
+
+    fn events(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.events.lock().unwrap())
     }
 
     fn take(&self) -> Vec<KubeCall> {
@@ -270,7 +297,7 @@ impl FakeBackend {
 
 fn context(client: kube::Client, base_url: &str) -> Arc<Context> {
     Arc::new(Context {
-        client,
+        client: client.clone(),
         app: APP,
         backend: BackendClient::new(Duration::from_secs(5)).unwrap(),
         endpoints: EndpointResolver::new(Some(base_url.to_owned())),
@@ -278,6 +305,7 @@ fn context(client: kube::Client, base_url: &str) -> Arc<Context> {
         backoff: RetryBackoff::default(),
         readiness: Readiness::default(),
         shutdown: tokio::sync::watch::channel(false).1,
+        recorder: kube::runtime::events::Recorder::new(client.clone(), APP.name.into()),
     })
 }
 
@@ -684,4 +712,239 @@ async fn health_endpoints_report_readiness() {
     assert_eq!(get("/readyz").await, StatusCode::SERVICE_UNAVAILABLE);
     ctx.readiness.set_ready("TestPet");
     assert_eq!(get("/readyz").await, StatusCode::OK);
+}
+
+// ---------------------------------------------------------------- lifecycle: readOnly, paused, adoption, onDelete
+
+fn methods(backend: &FakeBackend) -> Vec<String> {
+    backend.log().into_iter().map(|l| l.0).collect()
+}
+
+#[tokio::test]
+async fn read_only_observes_existing_object_without_writes_or_finalizer() {
+    let (base, backend) = FakeBackend::start().await;
+    backend.put_pet(json!({"id": 3, "name": "other"}));
+    let mut obj = pet(json!({"id": 3, "name": "rex", "readOnly": true}));
+    let (action, calls) = reconcile_once(&obj, &base).await;
+    assert_eq!(methods(&backend), ["GET"]);
+    assert_eq!(calls.len(), 1, "status only, no finalizer: {calls:?}");
+    apply_calls(&mut obj, &calls);
+    let status = obj.status.as_ref().unwrap();
+    assert_eq!(status.state, Some(ResourceState::Observed));
+    assert_eq!(status.drift_detected, Some(true));
+    assert_eq!(status.original_state, None, "observing is not adopting");
+    assert_eq!(
+        status.response.as_ref().unwrap().data,
+        Some(json!({"id": 3, "name": "other"}))
+    );
+    assert_eq!(condition(&obj, "Ready"), "True");
+    assert_eq!(backend.pet("3").unwrap()["name"], "other");
+    assert_eq!(action, Action::requeue(Duration::from_secs(30)));
+}
+
+#[tokio::test]
+async fn read_only_reports_not_found_and_never_creates() {
+    let (base, backend) = FakeBackend::start().await;
+    let mut obj = pet(json!({"id": 9, "name": "rex", "readOnly": true}));
+    let (_, calls) = reconcile_once(&obj, &base).await;
+    assert_eq!(methods(&backend), ["GET"]);
+    apply_calls(&mut obj, &calls);
+    assert_eq!(obj.status.as_ref().unwrap().state, Some(ResourceState::NotFound));
+    assert_eq!(condition(&obj, "Ready"), "False");
+    assert_eq!(condition(&obj, "Stalled"), "False");
+    assert_eq!(backend.pet("9"), None);
+}
+
+#[tokio::test]
+async fn deleting_a_read_only_cr_never_touches_the_backend() {
+    let (base, backend) = FakeBackend::start().await;
+    backend.put_pet(json!({"id": 7, "name": "rex"}));
+    let obj = deleting(
+        pet(json!({"name": "rex", "readOnly": true, "onDelete": "Delete"})),
+        true,
+    );
+    let (_, calls) = reconcile_once(&obj, &base).await;
+    assert!(backend.log().is_empty());
+    assert!(backend.pet("7").is_some());
+    assert_eq!(calls.len(), 1, "finalizer removed: {calls:?}");
+    assert_eq!(calls[0].body[1]["op"], "remove");
+}
+
+#[tokio::test]
+async fn paused_observes_drift_but_writes_nothing() {
+    let (base, backend) = FakeBackend::start().await;
+    backend.put_pet(json!({"id": 7, "name": "changed"}));
+    let mut obj = pet(json!({"name": "rex", "paused": true}));
+    obj.status = Some(ResourceStatus {
+        external_id: Some("7".into()),
+        created_by_controller: Some(true),
+        drift_detected_count: Some(1),
+        ..ResourceStatus::default()
+    });
+    obj.metadata.finalizers = Some(vec![FINALIZER.into()]);
+    let (_, calls) = reconcile_once(&obj, &base).await;
+    assert_eq!(methods(&backend), ["GET"]);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    apply_calls(&mut obj, &calls);
+    let status = obj.status.as_ref().unwrap();
+    assert_eq!(status.state, Some(ResourceState::Paused));
+    assert_eq!(status.drift_detected, Some(true));
+    assert_eq!(status.drift_detected_count, Some(2));
+    for c in &status.conditions {
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            ("False", "Paused"),
+            "{c:?}"
+        );
+    }
+    assert_eq!(backend.pet("7").unwrap()["name"], "changed");
+
+    let mut fresh = pet(json!({"name": "new", "paused": true}));
+    let (_, calls) = reconcile_once(&fresh, &base).await;
+    assert!(backend.log().is_empty(), "paused never creates");
+    apply_calls(&mut fresh, &calls);
+    assert_eq!(fresh.status.as_ref().unwrap().state, Some(ResourceState::Paused));
+}
+
+#[tokio::test]
+async fn adoption_records_original_state_once() {
+    let (base, backend) = FakeBackend::start().await;
+    backend.put_pet(json!({"id": 5, "name": "before", "tags": ["x"]}));
+    let mut obj = pet(json!({"id": 5, "name": "after"}));
+    let (_, calls) = reconcile_once(&obj, &base).await;
+    assert_eq!(methods(&backend), ["GET", "PUT"]);
+    assert_eq!(
+        calls.len(),
+        1,
+        "status only, default Orphan needs no finalizer: {calls:?}"
+    );
+    apply_calls(&mut obj, &calls);
+    let status = obj.status.clone().unwrap();
+    assert_eq!(
+        status.original_state,
+        Some(json!({"id": 5, "name": "before", "tags": ["x"]}))
+    );
+    let adopted_at = status.adopted_at.clone().expect("adoptedAt");
+    assert_eq!(status.created_by_controller, Some(false));
+
+    backend.put_pet(json!({"id": 5, "name": "third"}));
+    let (_, calls) = reconcile_once(&obj, &base).await;
+    apply_calls(&mut obj, &calls);
+    let status = obj.status.as_ref().unwrap();
+    assert_eq!(
+        status.original_state,
+        Some(json!({"id": 5, "name": "before", "tags": ["x"]}))
+    );
+    assert_eq!(status.adopted_at, Some(adopted_at));
+}
+
+#[tokio::test]
+async fn adoption_with_restore_or_explicit_delete_adds_the_finalizer() {
+    for policy in ["Restore", "Delete"] {
+        let (base, backend) = FakeBackend::start().await;
+        backend.put_pet(json!({"id": 5, "name": "rex"}));
+        let obj = pet(json!({"id": 5, "name": "rex", "onDelete": policy}));
+        let (_, calls) = reconcile_once(&obj, &base).await;
+        assert_eq!(calls.len(), 2, "{policy}: status then finalizer: {calls:?}");
+        assert_eq!(calls[1].path, OBJECT_PATH);
+        assert_eq!(calls[1].body[1]["value"], json!([FINALIZER]));
+    }
+}
+
+fn adopted_deleting(policy: &str, original: Option<Value>) -> TestPet {
+    let mut obj = deleting(pet(json!({"id": 7, "name": "new", "onDelete": policy})), false);
+    obj.status.as_mut().unwrap().original_state = original;
+    obj
+}
+
+#[tokio::test]
+async fn on_delete_restore_writes_back_the_original_state() {
+    let (base, backend) = FakeBackend::start().await;
+    backend.put_pet(json!({"id": 7, "name": "new"}));
+    let obj = adopted_deleting("Restore", Some(json!({"id": 7, "name": "old"})));
+    let (action, calls) = reconcile_once(&obj, &base).await;
+    assert_eq!(methods(&backend), ["PUT"]);
+    assert_eq!(backend.pet("7").unwrap(), json!({"id": 7, "name": "old"}));
+    assert_eq!(calls.len(), 1, "finalizer removed: {calls:?}");
+    assert_eq!(action, Action::await_change());
+
+    // Without an original state, Restore orphans.
+    let obj = adopted_deleting("Restore", None);
+    let (_, calls) = reconcile_once(&obj, &base).await;
+    assert!(backend.log().is_empty());
+    assert_eq!(calls.len(), 1);
+}
+
+#[tokio::test]
+async fn failed_restore_keeps_the_finalizer() {
+    let (base, backend) = FakeBackend::start().await;
+    backend.fault("PUT", 500, 1);
+    let obj = adopted_deleting("Restore", Some(json!({"id": 7, "name": "old"})));
+    let (action, calls) = reconcile_once(&obj, &base).await;
+    assert!(requeue_after(&action).is_some());
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].path, STATUS_PATH);
+}
+
+#[tokio::test]
+async fn on_delete_decides_the_fate_of_adopted_and_created_objects() {
+    let (base, backend) = FakeBackend::start().await;
+    backend.put_pet(json!({"id": 7, "name": "rex"}));
+    let (_, _) = reconcile_once(&adopted_deleting("Orphan", Some(json!({"id": 7}))), &base).await;
+    assert!(backend.log().is_empty());
+    let (_, _) = reconcile_once(&adopted_deleting("Delete", Some(json!({"id": 7}))), &base).await;
+    assert_eq!(methods(&backend), ["DELETE"]);
+    assert_eq!(backend.pet("7"), None);
+
+    backend.put_pet(json!({"id": 7, "name": "rex"}));
+    let created = deleting(pet(json!({"name": "rex", "onDelete": "Orphan"})), true);
+    let (_, calls) = reconcile_once(&created, &base).await;
+    assert!(backend.log().is_empty());
+    assert!(backend.pet("7").is_some());
+    assert_eq!(calls.len(), 1);
+}
+
+#[test]
+fn trigger_hash_sees_the_reconcile_request_annotation_only() {
+    let obj = pet(json!({"name": "rex"}));
+    let base = trigger_hash(&obj);
+    let annotated = |key: &str, value: &str| {
+        let mut o = obj.clone();
+        o.metadata.annotations = Some([(key.to_owned(), value.to_owned())].into());
+        trigger_hash(&o)
+    };
+    assert_eq!(annotated("other/annotation", "x"), base);
+    let key = reconcile_request_annotation("test.example.com");
+    assert_eq!(key, "test.example.com/reconcile-requested-at");
+    let first = annotated(&key, "2024-01-01T00:00:00Z");
+    assert_ne!(first, base);
+    assert_ne!(annotated(&key, "2024-01-01T00:00:01Z"), first);
+}
+
+#[tokio::test]
+async fn events_are_published_on_state_transitions_only() {
+    let (base, backend) = FakeBackend::start().await;
+    let mut obj = pet(json!({"name": "rex"}));
+    let (client, kube) = FakeKube::start(&obj);
+    let ctx = context(client, &base);
+    reconcile(Arc::new(obj.clone()), ctx.clone()).await.unwrap();
+    assert_eq!(kube.events(), [("Synced".to_owned(), "Normal".to_owned())]);
+    apply_calls(&mut obj, &kube.take());
+    obj.metadata.finalizers = Some(vec![FINALIZER.into()]);
+    for _ in 0..3 {
+        reconcile(Arc::new(obj.clone()), ctx.clone()).await.unwrap();
+        assert!(kube.events().is_empty(), "no event without a state change");
+        apply_calls(&mut obj, &kube.take());
+    }
+
+    backend.fault("GET", 500, 1);
+    reconcile(Arc::new(obj.clone()), ctx.clone()).await.unwrap();
+    assert_eq!(
+        kube.events(),
+        [("BackendUnavailable".to_owned(), "Warning".to_owned())]
+    );
+
+    obj.metadata.deletion_timestamp = Some(status::now());
+    reconcile(Arc::new(obj.clone()), ctx).await.unwrap();
+    assert_eq!(kube.events(), [("Deleted".to_owned(), "Normal".to_owned())]);
 }

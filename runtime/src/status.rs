@@ -24,7 +24,7 @@ pub enum ResourceState {
     Observed,
     /// Read-only mode: the backend object does not exist.
     NotFound,
-    /// Sync is paused.
+    /// Sync is paused (`spec.paused`): drift is observed, nothing is written.
     Paused,
 }
 
@@ -75,6 +75,17 @@ pub struct ResourceStatus {
     /// The backend's answer to the last request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<EndpointResponse>,
+    /// The backend object exactly as first seen when the operator adopted it (the CR named the id
+    /// of an object that already existed). Recorded once and never overwritten; `onDelete: Restore`
+    /// writes it back. Stored as-is so that it can be restored (secret-looking fields are redacted
+    /// only in the operator's logs): do not adopt objects that carry secrets in CRs whose status is
+    /// readable by people who must not see them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::preserve_unknown_fields")]
+    pub original_state: Option<serde_json::Value>,
+    /// When the operator adopted the backend object (recorded once, with `originalState`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_at: Option<Time>,
     /// Human-readable summary of the last reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -106,6 +117,36 @@ impl Phase {
         Self {
             state: ResourceState::Synced,
             reason: "Synced",
+            message: message.into(),
+            stalled: false,
+        }
+    }
+
+    /// Read-only mode: the backend object exists and was read.
+    pub fn observed(message: impl Into<String>) -> Self {
+        Self {
+            state: ResourceState::Observed,
+            reason: "Observed",
+            message: message.into(),
+            stalled: false,
+        }
+    }
+
+    /// Read-only mode: the backend object does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            state: ResourceState::NotFound,
+            reason: "NotFound",
+            message: message.into(),
+            stalled: false,
+        }
+    }
+
+    /// Sync is paused: nothing is written to the backend.
+    pub fn paused(message: impl Into<String>) -> Self {
+        Self {
+            state: ResourceState::Paused,
+            reason: "Paused",
             message: message.into(),
             stalled: false,
         }
@@ -255,6 +296,21 @@ mod tests {
             c.iter()
                 .all(|c| c.observed_generation == Some(3) && c.reason == "Synced")
         );
+    }
+
+    #[test]
+    fn paused_and_not_found_are_neither_ready_reconciling_nor_stalled() {
+        for phase in [Phase::paused("p"), Phase::not_found("n")] {
+            let c = conditions(&phase, Some(1), &[], &at(1));
+            assert!(c.iter().all(|c| c.status == "False"), "{c:?}");
+            assert!(c.iter().all(|c| c.reason == phase.reason));
+        }
+        assert_eq!(
+            get(&conditions(&Phase::paused("p"), None, &[], &at(1)), "Ready").reason,
+            "Paused"
+        );
+        let c = conditions(&Phase::observed("o"), Some(1), &[], &at(1));
+        assert_eq!(get(&c, "Ready").status, "True");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::model::{
 };
 
 /// Spec fields that would clash with the flattened `ResourceControls`.
-const CONTROL_FIELDS: &[&str] = &["target", "executionInterval"];
+const CONTROL_FIELDS: &[&str] = &["target", "executionInterval", "readOnly", "paused", "onDelete"];
 
 pub(super) struct Resources {
     pub crds: Vec<Crd>,

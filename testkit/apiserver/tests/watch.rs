@@ -309,7 +309,11 @@ async fn watch_ends_at_timeout_and_on_shutdown() {
         .try_collect()
         .await
         .unwrap();
-    assert!(events.is_empty());
+    // Periodic bookmarks (every second) may race the 1 s timeout; nothing else may arrive.
+    assert!(
+        events.iter().all(|e| matches!(e, WatchEvent::Bookmark(_))),
+        "{events:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 
     let mut open = pets
