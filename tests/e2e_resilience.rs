@@ -5,14 +5,11 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use integration_tests::petstore::{GROUP, VERSION, WAIT, generation_observed, state, tail};
 use integration_tests::{Env, OperatorProcess, repo_root, wait_until, workspace_binary};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use petstore_server::Fault;
 use serde_json::{Value, json};
-
-const GROUP: &str = "petstore.example.com";
-const VERSION: &str = "v1alpha1";
-const WAIT: Duration = Duration::from_secs(30);
 
 struct Scenario {
     env: Env,
@@ -118,15 +115,6 @@ impl Scenario {
     }
 }
 
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-fn state(status: &Value) -> &str {
-    status.get("state").and_then(Value::as_str).unwrap_or("")
-}
-
 fn message(status: &Value) -> &str {
     status.get("message").and_then(Value::as_str).unwrap_or("")
 }
@@ -138,10 +126,6 @@ fn condition<'a>(status: &'a Value, type_: &str) -> &'a str {
         .and_then(|cs| cs.iter().find(|c| c["type"] == type_))
         .and_then(|c| c["status"].as_str())
         .unwrap_or("")
-}
-
-fn at_generation(obj: &DynamicObject, status: &Value) -> bool {
-    status.get("observedGeneration").and_then(Value::as_i64) == obj.metadata.generation
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,7 +269,7 @@ async fn spec_edits_during_an_outage_are_not_lost() -> Result<()> {
         .await?;
     let (_, failed) = s
         .wait_pet("patient", "Failed at the last generation", |o, st| {
-            state(st) == "Failed" && at_generation(o, st)
+            state(st) == "Failed" && generation_observed(o, st)
         })
         .await?;
     assert_eq!(failed["observedGeneration"].as_i64(), Some(third));
@@ -298,7 +282,7 @@ async fn spec_edits_during_an_outage_are_not_lost() -> Result<()> {
 
     store.clear_faults();
     s.wait_pet("patient", "Synced at the last generation", |o, st| {
-        state(st) == "Synced" && at_generation(o, st)
+        state(st) == "Synced" && generation_observed(o, st)
     })
     .await?;
     let pet = store.pet(id).context("pet")?;

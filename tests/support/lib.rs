@@ -4,6 +4,8 @@
 //! [`test_apiserver::TestApiServer`]; set, the same scenarios run against that real cluster in a
 //! fresh namespace that is deleted afterwards. The backend and the operator always run locally.
 
+pub mod petstore;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
