@@ -268,9 +268,6 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
         readiness: Readiness::default(),
         shutdown: stop_rx.clone(),
     });
-    for kind in &op.kinds {
-        ctx.readiness.register(kind.kind);
-    }
     let listener = tokio::net::TcpListener::bind(args.health_addr)
         .await
         .map_err(|e| Error::Startup {

@@ -373,10 +373,10 @@ async fn sync_object<K: RestResource>(
     };
     let id = id.unwrap_or_default();
     record_success(next, &observed);
+    let found = drift::compare(&desired, &observed.body);
     if controls.is_read_only() {
         // Observation only: no adoption, no claim on the object.
         next.external_id = Some(id.clone());
-        let found = drift::compare(&desired, &observed.body);
         next.drift_detected = Some(!found.is_empty());
         return Ok(Phase::observed(if found.is_empty() {
             format!("backend object {id} matches the spec")
@@ -398,7 +398,6 @@ async fn sync_object<K: RestResource>(
         next.original_state = Some(observed.body.clone());
         next.adopted_at = Some(status::now());
     }
-    let found = drift::compare(&desired, &observed.body);
     if found.is_empty() {
         next.drift_detected = Some(false);
         if controls.is_paused() {
@@ -529,12 +528,13 @@ fn record_failure(next: &mut ResourceStatus, resp: &BackendResponse, method: Met
     error
 }
 
+/// The serialized spec (only the spec: the status, which can hold large backend data, is not
+/// serialized on every reconcile).
 fn spec_json<K: RestResource>(obj: &K) -> Result<Value> {
-    let value = serde_json::to_value(obj).map_err(|source| Error::Serialization {
-        what: "custom resource",
+    serde_json::to_value(obj.spec()).map_err(|source| Error::Serialization {
+        what: "custom resource spec",
         source,
-    })?;
-    Ok(value.get("spec").cloned().unwrap_or(Value::Null))
+    })
 }
 
 /// The id the spec names (`spec.<id_field>`), as path text; `0` is a valid id, `""` is not.

@@ -91,6 +91,7 @@ pub struct ResourceDescriptor {
 pub trait RestResource:
     kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
     + kube::CustomResourceExt
+    + kube::core::object::HasSpec<Spec: serde::Serialize>
     + Clone
     + std::fmt::Debug
     + serde::Serialize
