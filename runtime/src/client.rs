@@ -163,10 +163,9 @@ impl BackendClient {
                 what: "request body",
                 source,
             })?;
-            request = request
-                .header(header::CONTENT_TYPE, content_type)
-                .body(encoded.clone());
-            bytes = Some(encoded);
+            // Keep a copy only when it will be logged.
+            bytes = enabled!(Level::DEBUG).then(|| encoded.clone());
+            request = request.header(header::CONTENT_TYPE, content_type).body(encoded);
         }
         let _permit = self.limiters.acquire(url).await;
         if enabled!(Level::DEBUG) {

@@ -491,7 +491,6 @@ async fn send(
     url: &str,
     body: Option<&Value>,
 ) -> Result<BackendResponse> {
-    debug!(method = method.as_str(), url, "backend request");
     ctx.backend.send(method, url, body).await.inspect_err(|e| {
         next.response = Some(EndpointResponse {
             success: false,
