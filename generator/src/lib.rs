@@ -1,4 +1,4 @@
-//! openapi-operator-gen: turns an OpenAPI 3.0 spec into a complete Kubernetes operator crate (kube-rs).
+//! openapi-operator-gen: turns an OpenAPI spec (3.0, 3.1 or Swagger 2.0) into a complete Kubernetes operator crate (kube-rs).
 //!
 //! Pipeline: [`parse::load`] → [`classify::classify`] (builds the [`model::Model`]) →
 //! [`emit_rust::emit`] + [`emit_files::render`] (all files in memory) → [`write::write`].
