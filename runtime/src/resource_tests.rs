@@ -76,9 +76,6 @@ impl RestResource for TestPet {
     fn controls(&self) -> &ResourceControls {
         &self.spec.controls
     }
-    fn resource_status(&self) -> Option<&ResourceStatus> {
-        self.status.as_ref()
-    }
 }
 
 const APP: AppInfo = AppInfo {

@@ -92,6 +92,7 @@ pub trait RestResource:
     kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
     + kube::CustomResourceExt
     + kube::core::object::HasSpec<Spec: serde::Serialize>
+    + kube::core::object::HasStatus<Status = ResourceStatus>
     + Clone
     + std::fmt::Debug
     + serde::Serialize
@@ -106,6 +107,8 @@ pub trait RestResource:
     /// Operator controls embedded in the spec (target, interval, …).
     fn controls(&self) -> &ResourceControls;
 
-    /// Current status, if any has been written.
-    fn resource_status(&self) -> Option<&ResourceStatus>;
+    /// Current status, if any has been written (from the derived `HasStatus`; not generated).
+    fn resource_status(&self) -> Option<&ResourceStatus> {
+        self.status()
+    }
 }

@@ -115,10 +115,6 @@ pub fn kind_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
             fn controls(&self) -> &::openapi_operator_runtime::ResourceControls {
                 &self.spec.controls
             }
-
-            fn resource_status(&self) -> Option<&::openapi_operator_runtime::ResourceStatus> {
-                self.status.as_ref()
-            }
         }
     })
 }

@@ -104,7 +104,4 @@ impl ::openapi_operator_runtime::RestResource for Order {
     fn controls(&self) -> &::openapi_operator_runtime::ResourceControls {
         &self.spec.controls
     }
-    fn resource_status(&self) -> Option<&::openapi_operator_runtime::ResourceStatus> {
-        self.status.as_ref()
-    }
 }

@@ -96,7 +96,4 @@ impl ::openapi_operator_runtime::RestResource for User {
     fn controls(&self) -> &::openapi_operator_runtime::ResourceControls {
         &self.spec.controls
     }
-    fn resource_status(&self) -> Option<&::openapi_operator_runtime::ResourceStatus> {
-        self.status.as_ref()
-    }
 }
