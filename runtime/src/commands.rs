@@ -282,7 +282,10 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
         let _ = server_stop.wait_for(|stop| *stop).await.map(|_| ());
     });
     let controllers = futures::future::join_all(op.kinds.iter().map(|k| match k.family {
-        KindFamily::Resource(run_kind) => run_kind(ctx.clone()),
+        KindFamily::Resource(run_kind)
+        | KindFamily::Query(run_kind)
+        | KindFamily::Action(run_kind)
+        | KindFamily::Aggregate(run_kind) => run_kind(ctx.clone()),
     }));
     tokio::spawn(async move {
         wait_for_signal().await;

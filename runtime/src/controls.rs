@@ -203,3 +203,91 @@ mod tests {
         assert_eq!(parsed.on_delete, Some(OnDeletePolicy::Orphan));
     }
 }
+
+/// Controls every generated Query and Action spec carries (flattened): where to send the request,
+/// how often to repeat it, and whether to hold off.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunControls {
+    /// Which backend instance to call. Unset fields fall back to the operator's `--base-url` /
+    /// `REST_API_BASE_URL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetSpec>,
+    /// Repeat the request this often, as a duration such as `30s`, `5m` or `1h30m`. Unset or `0`:
+    /// run once per spec change (`metadata.generation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_interval: Option<String>,
+    /// When `true` nothing is sent; state `Paused`. Set to `false` or remove it to resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<bool>,
+}
+
+impl RunControls {
+    /// Whether `spec.paused` is `true`.
+    pub fn is_paused(&self) -> bool {
+        self.paused == Some(true)
+    }
+
+    /// The repeat interval: `None` (run once per generation) when unset or `0`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::error::Error::BadSpec`] naming `spec.executionInterval` when the value does not parse.
+    pub fn interval(&self) -> crate::error::Result<Option<std::time::Duration>> {
+        match self.execution_interval.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => match parse_duration(text) {
+                Ok(d) if d.is_zero() => Ok(None),
+                Ok(d) => Ok(Some(d)),
+                Err(reason) => Err(crate::error::Error::bad_spec("spec.executionInterval", reason)),
+            },
+        }
+    }
+}
+
+/// The payload of an Action whose request body is binary (`application/octet-stream`, or the file
+/// part of `multipart/form-data`). Exactly one of `data`, `dataFrom` and `dataURL` must be set.
+/// Flattened into the spec of such Actions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BinaryPayload {
+    /// The bytes to send, base64-encoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "byte"))]
+    pub data: Option<String>,
+    /// Read the bytes from a key of a ConfigMap (`binaryData` first, then `data`) or a Secret in
+    /// the CR's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_from: Option<DataSource>,
+    /// Fetch the bytes with an HTTP GET from this URL.
+    #[serde(rename = "dataURL", default, skip_serializing_if = "Option::is_none")]
+    pub data_url: Option<String>,
+    /// Media type of the bytes (`image/png`). Default `application/octet-stream`. For an
+    /// octet-stream body it is the request's `Content-Type`; for multipart it is the file part's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// File name sent with a multipart file part. Default: the key of `dataFrom`, else `data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+/// Where [`BinaryPayload::data_from`] reads from: exactly one of the two references.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSource {
+    /// A key of a ConfigMap in the CR's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_key_ref: Option<KeyRef>,
+    /// A key of a Secret in the CR's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_ref: Option<KeyRef>,
+}
+
+/// A key of a ConfigMap or Secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeyRef {
+    /// Name of the object.
+    pub name: String,
+    /// Key within it.
+    pub key: String,
+}

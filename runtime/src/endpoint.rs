@@ -3,7 +3,7 @@
 //! Today: `spec.target.baseURL`, else the operator-wide `--base-url` / `REST_API_BASE_URL`.
 //! Service- and workload-based targeting (upstream §5.1) will extend [`EndpointResolver`].
 
-use crate::controls::ResourceControls;
+use crate::controls::TargetSpec;
 use crate::error::{Error, Result};
 
 /// Resolves the base URL of a CR's backend.
@@ -20,15 +20,13 @@ impl EndpointResolver {
         }
     }
 
-    /// Base URL for a CR with these controls.
+    /// Base URL for a CR whose spec has this `target`.
     ///
     /// # Errors
     ///
     /// [`Error::BadSpec`] (terminal) when no URL is configured or the URL is not `http(s)://…`.
-    pub fn resolve(&self, controls: &ResourceControls) -> Result<String> {
-        let from_spec = controls
-            .target
-            .as_ref()
+    pub fn resolve(&self, target: Option<&TargetSpec>) -> Result<String> {
+        let from_spec = target
             .and_then(|t| t.base_url.as_deref())
             .filter(|u| !u.trim().is_empty());
         let (url, field) = match (from_spec, self.default_base_url.as_deref()) {
@@ -57,14 +55,10 @@ impl EndpointResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::controls::TargetSpec;
 
-    fn controls(url: Option<&str>) -> ResourceControls {
-        ResourceControls {
-            target: Some(TargetSpec {
-                base_url: url.map(str::to_owned),
-            }),
-            ..ResourceControls::default()
+    fn target(url: Option<&str>) -> TargetSpec {
+        TargetSpec {
+            base_url: url.map(str::to_owned),
         }
     }
 
@@ -72,17 +66,17 @@ mod tests {
     fn spec_url_wins_over_operator_default() {
         let r = EndpointResolver::new(Some("http://default".into()));
         assert_eq!(
-            r.resolve(&controls(Some("http://cr/api"))).unwrap(),
+            r.resolve(Some(&target(Some("http://cr/api")))).unwrap(),
             "http://cr/api"
         );
-        assert_eq!(r.resolve(&controls(None)).unwrap(), "http://default");
-        assert_eq!(r.resolve(&ResourceControls::default()).unwrap(), "http://default");
+        assert_eq!(r.resolve(Some(&target(None))).unwrap(), "http://default");
+        assert_eq!(r.resolve(None).unwrap(), "http://default");
     }
 
     #[test]
     fn missing_or_invalid_url_is_a_terminal_spec_error() {
         let err = EndpointResolver::new(Some("  ".into()))
-            .resolve(&controls(None))
+            .resolve(Some(&target(None)))
             .unwrap_err();
         assert!(!err.is_retryable());
         assert!(
@@ -90,7 +84,7 @@ mod tests {
             "{err}"
         );
         let err = EndpointResolver::new(None)
-            .resolve(&controls(Some("ftp://x")))
+            .resolve(Some(&target(Some("ftp://x"))))
             .unwrap_err();
         assert!(err.to_string().contains("spec.target.baseURL"), "{err}");
     }

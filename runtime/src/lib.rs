@@ -5,6 +5,7 @@
 //! command line ([`commands::main`]).
 #![deny(missing_docs)]
 
+pub mod action;
 pub mod aggregate;
 pub mod cel;
 pub mod client;
@@ -19,19 +20,27 @@ pub mod finalizer;
 pub mod http;
 pub mod limits;
 pub mod operator;
+pub mod query;
 pub mod redact;
 pub mod resource;
+pub mod run_status;
 pub mod schema;
 pub mod status;
 pub mod telemetry;
 pub mod traits;
 
-pub use controls::{OnDeletePolicy, ResourceControls, TargetSpec};
+pub use aggregate::{AggregateSpec, AggregateStatus};
+pub use controls::{
+    BinaryPayload, DataSource, KeyRef, OnDeletePolicy, ResourceControls, RunControls, TargetSpec,
+};
 pub use error::{Error, Result};
 pub use operator::{AppInfo, Operator};
+pub use run_status::{ActionResult, ActionState, ActionStatus, QueryState, QueryStatus, TargetResponse};
 pub use status::{EndpointResponse, ResourceState, ResourceStatus};
 pub use traits::{
-    OperationDescriptor, ParamBinding, ResourceDescriptor, RestResource, UpdateDescriptor, UpdateMethod,
+    ActionBody, ActionDescriptor, ActionMethod, ActionResource, AggregateResource, OperationDescriptor,
+    ParamBinding, QueryDescriptor, QueryResource, ResourceDescriptor, RestResource, UpdateDescriptor,
+    UpdateMethod,
 };
 
 // Re-exported so generated crates and their tests name one version of each.

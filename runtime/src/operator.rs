@@ -2,7 +2,7 @@
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
-use crate::traits::RestResource;
+use crate::traits::{ActionResource, AggregateResource, QueryResource, RestResource};
 
 /// Identity of a generated operator, emitted by the generator as a `const`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,27 @@ pub struct KindRegistration {
     pub family: KindFamily,
 }
 
+impl KindRegistration {
+    /// The kind's `ApiResource` (group, version, plural), taken from its CRD; used to list and watch
+    /// it dynamically (aggregates).
+    pub fn api_resource(&self) -> kube::core::ApiResource {
+        let crd = (self.crd)();
+        let version = crd
+            .spec
+            .versions
+            .first()
+            .map(|v| v.name.clone())
+            .unwrap_or_default();
+        kube::core::ApiResource {
+            group: crd.spec.group.clone(),
+            version: version.clone(),
+            api_version: format!("{}/{version}", crd.spec.group),
+            kind: crd.spec.names.kind.clone(),
+            plural: crd.spec.names.plural.clone(),
+        }
+    }
+}
+
 impl std::fmt::Debug for KindRegistration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KindRegistration")
@@ -49,12 +70,21 @@ impl std::fmt::Debug for KindRegistration {
 pub enum KindFamily {
     /// A REST resource kept in sync by [`crate::resource`].
     Resource(crate::resource::ControllerFn),
+    /// A GET run once or periodically by [`crate::query`].
+    Query(crate::resource::ControllerFn),
+    /// A POST/PUT run once per generation or periodically by [`crate::action`].
+    Action(crate::resource::ControllerFn),
+    /// The health view over every other kind, computed by [`crate::aggregate::reconcile`].
+    Aggregate(crate::resource::ControllerFn),
 }
 
 impl std::fmt::Debug for KindFamily {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KindFamily::Resource(_) => f.write_str("Resource"),
+            KindFamily::Query(_) => f.write_str("Query"),
+            KindFamily::Action(_) => f.write_str("Action"),
+            KindFamily::Aggregate(_) => f.write_str("Aggregate"),
         }
     }
 }
@@ -85,6 +115,43 @@ impl Operator {
             kind: K::DESCRIPTOR.kind,
             crd: K::crd,
             family: KindFamily::Resource(crate::resource::controller_fn::<K>()),
+        });
+        self
+    }
+
+    /// Registers a Query kind, run by the generic query reconciler.
+    #[must_use]
+    pub fn query<K: QueryResource>(mut self) -> Self {
+        self.kinds.push(KindRegistration {
+            kind: K::DESCRIPTOR.kind,
+            crd: K::crd,
+            family: KindFamily::Query(crate::query::controller_fn::<K>()),
+        });
+        self
+    }
+
+    /// Registers an Action kind, run by the generic action reconciler.
+    #[must_use]
+    pub fn action<K: ActionResource>(mut self) -> Self {
+        self.kinds.push(KindRegistration {
+            kind: K::DESCRIPTOR.kind,
+            crd: K::crd,
+            family: KindFamily::Action(crate::action::controller_fn::<K>()),
+        });
+        self
+    }
+
+    /// Registers the Aggregate kind. It aggregates every other registered kind, whatever the order
+    /// of registration.
+    #[must_use]
+    pub fn aggregate<K: AggregateResource>(mut self) -> Self {
+        self.kinds.push(KindRegistration {
+            kind: match K::kind(&()) {
+                std::borrow::Cow::Borrowed(kind) => kind,
+                std::borrow::Cow::Owned(kind) => kind.leak(),
+            },
+            crd: K::crd,
+            family: KindFamily::Aggregate(crate::aggregate::reconcile::controller_fn::<K>()),
         });
         self
     }

@@ -327,7 +327,7 @@ async fn sync_object<K: RestResource>(
 ) -> Result<Phase> {
     let desc = K::DESCRIPTOR;
     let spec = spec_json(obj)?;
-    let base = ctx.endpoints.resolve(obj.controls())?;
+    let base = ctx.endpoints.resolve(obj.controls().target.as_ref())?;
     let desired = drift::desired_body(&spec, desc);
     let named_id = spec_id(&spec, desc);
     let id = named_id
@@ -692,7 +692,7 @@ async fn restore_backend<K: RestResource>(
             }
         }
     }
-    let base = ctx.endpoints.resolve(obj.controls())?;
+    let base = ctx.endpoints.resolve(obj.controls().target.as_ref())?;
     let method = Method::from(update.method);
     let url = operation_url(&base, &update.operation, desc, &spec, Some(&id))?;
     let resp = send(ctx, next, method, &url, Some(&body)).await?;
@@ -712,7 +712,7 @@ async fn delete_backend<K: RestResource>(obj: &K, ctx: &Context, next: &mut Reso
         info!("no id known; nothing to delete");
         return Ok(());
     };
-    let base = ctx.endpoints.resolve(obj.controls())?;
+    let base = ctx.endpoints.resolve(obj.controls().target.as_ref())?;
     let url = operation_url(&base, &op, desc, &spec, Some(&id))?;
     let resp = send(ctx, next, Method::Delete, &url, None).await?;
     if resp.is_success() || resp.status == 404 {

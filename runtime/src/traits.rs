@@ -8,7 +8,9 @@
 //!
 //! Nothing in this module performs I/O.
 
-use crate::controls::ResourceControls;
+use crate::aggregate::{AggregateSpec, AggregateStatus};
+use crate::controls::{BinaryPayload, ResourceControls, RunControls};
+use crate::run_status::{ActionStatus, QueryStatus};
 use crate::status::ResourceStatus;
 
 /// HTTP method the runtime uses to correct drift on an existing backend object.
@@ -111,4 +113,155 @@ pub trait RestResource:
     fn resource_status(&self) -> Option<&ResourceStatus> {
         self.status()
     }
+}
+
+/// Static description of a Query kind: one `GET` whose parameters come from the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct QueryDescriptor {
+    /// Kubernetes kind (`PetFindbystatusQuery`).
+    pub kind: &'static str,
+    /// The `GET` operation: path template and query parameters bound to spec fields.
+    pub operation: OperationDescriptor,
+    /// Path parameters bound to spec fields (every `{param}` of the path).
+    pub path_params: &'static [ParamBinding],
+}
+
+/// HTTP method of an Action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActionMethod {
+    /// `POST`.
+    Post,
+    /// `PUT`.
+    Put,
+}
+
+/// How an Action's request body is built from its spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActionBody {
+    /// No body.
+    None,
+    /// A JSON object of these spec fields (JSON names, schema order); unset fields are left out.
+    Json {
+        /// JSON names of the spec fields that form the body.
+        fields: &'static [&'static str],
+    },
+    /// The JSON value of one spec field is the whole body (array bodies such as
+    /// `/user/createWithList`, or a scalar body).
+    JsonField {
+        /// JSON name of the spec field.
+        field: &'static str,
+    },
+    /// `application/x-www-form-urlencoded` of these spec fields.
+    Form {
+        /// JSON names of the spec fields, which are also the form field names.
+        fields: &'static [&'static str],
+    },
+    /// `application/octet-stream`: the bytes of the spec's [`crate::controls::BinaryPayload`].
+    OctetStream,
+    /// `multipart/form-data`: the payload bytes as the part `file_part`, plus one text part per
+    /// field in `fields` that is set (non-string values JSON-encoded).
+    Multipart {
+        /// Name of the file part (`file`).
+        file_part: &'static str,
+        /// JSON names of the spec fields sent as text parts.
+        fields: &'static [&'static str],
+    },
+}
+
+/// Static description of an Action kind: one `POST` or `PUT` run once per spec generation (or
+/// periodically).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ActionDescriptor {
+    /// Kubernetes kind (`PetUploadimageAction`).
+    pub kind: &'static str,
+    /// HTTP method.
+    pub method: ActionMethod,
+    /// Path template and query parameters (sent in the query string, never in the body).
+    pub operation: OperationDescriptor,
+    /// Path parameters bound to spec fields (the parent id first).
+    pub path_params: &'static [ParamBinding],
+    /// How the body is built.
+    pub body: ActionBody,
+}
+
+/// Implemented by every generated Query kind; binds it to the generic query reconciler.
+///
+/// The status is [`QueryStatus<Self::Results>`](crate::run_status::QueryStatus); parameters are
+/// read from the serialized spec through [`ParamBinding`]s.
+pub trait QueryResource:
+    kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + kube::CustomResourceExt
+    + kube::core::object::HasSpec<Spec: serde::Serialize>
+    + Clone
+    + std::fmt::Debug
+    + serde::Serialize
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// Typed results: the API's 200/201 response schema (`Vec<models::Pet>`), or
+    /// `serde_json::Value` when it documents none.
+    type Results: serde::Serialize
+        + serde::de::DeserializeOwned
+        + Clone
+        + std::fmt::Debug
+        + PartialEq
+        + Send
+        + Sync
+        + 'static;
+
+    /// The HTTP binding of this kind.
+    const DESCRIPTOR: &'static QueryDescriptor;
+
+    /// Operator controls embedded in the spec.
+    fn controls(&self) -> &RunControls;
+
+    /// Current status, if any has been written.
+    fn query_status(&self) -> Option<&QueryStatus<Self::Results>>;
+}
+
+/// Implemented by every generated Action kind; binds it to the generic action reconciler.
+pub trait ActionResource:
+    kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + kube::CustomResourceExt
+    + kube::core::object::HasSpec<Spec: serde::Serialize>
+    + kube::core::object::HasStatus<Status = ActionStatus>
+    + Clone
+    + std::fmt::Debug
+    + serde::Serialize
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// The HTTP binding of this kind.
+    const DESCRIPTOR: &'static ActionDescriptor;
+
+    /// Operator controls embedded in the spec.
+    fn controls(&self) -> &RunControls;
+
+    /// The binary payload, for kinds whose body is [`ActionBody::OctetStream`] or
+    /// [`ActionBody::Multipart`]; `None` for every other kind.
+    fn payload(&self) -> Option<&BinaryPayload> {
+        None
+    }
+}
+
+/// Implemented by the generated `<App>Aggregate` kind; binds it to the aggregate reconciler, which
+/// watches every other kind the operator registers.
+pub trait AggregateResource:
+    kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + kube::CustomResourceExt
+    + kube::core::object::HasStatus<Status = AggregateStatus>
+    + Clone
+    + std::fmt::Debug
+    + serde::Serialize
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// The aggregate's spec.
+    fn aggregate_spec(&self) -> &AggregateSpec;
 }

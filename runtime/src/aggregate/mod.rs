@@ -28,11 +28,12 @@ use serde_json::{Value, json};
 
 use crate::cel::CelEngine;
 
+pub mod reconcile;
 mod types;
 
 pub use types::{
-    AggregateInput, AggregateResult, AggregateSpec, AggregateState, AggregationStrategy, ComputedValue,
-    DerivedValue, Health, ResourceEntry, ResourceRef, Selector, Summary,
+    AggregateInput, AggregateResult, AggregateSpec, AggregateState, AggregateStatus, AggregationStrategy,
+    ComputedValue, DerivedValue, Health, ResourceEntry, ResourceRef, Selector, Summary,
 };
 
 /// State given to an explicitly referenced resource that does not exist.
@@ -284,6 +285,7 @@ fn message(state: AggregateState, summary: &Summary, entries: &[ResourceEntry]) 
         AggregateState::Healthy => counts,
         AggregateState::Degraded => format!("{counts}; failed: {}", name_list(of(Health::Failed))),
         AggregateState::Pending => format!("{counts}; waiting for: {}", name_list(of(Health::Pending))),
+        AggregateState::Paused => format!("{counts}; paused"),
     }
 }
 

@@ -27,6 +27,9 @@ pub struct AggregateSpec {
     /// Values computed from the selected resources with CEL.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub derived_values: Vec<DerivedValue>,
+    /// When `true` the status is not recomputed; state `Paused`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<bool>,
 }
 
 /// A resource referenced by kind and name.
@@ -93,6 +96,9 @@ pub enum AggregateState {
     Degraded,
     /// Not healthy, and nothing failed (yet).
     Pending,
+    /// `spec.paused` is `true`: the status is not recomputed (set by the reconciler, never by
+    /// [`aggregate`](super::aggregate)).
+    Paused,
 }
 
 /// How one resource counts in the summary.
@@ -189,4 +195,37 @@ pub struct AggregateResult {
     /// Whether a derived value depends on the current time, so the reconciler should requeue
     /// periodically even when nothing changes.
     pub requeue_for_time: bool,
+}
+
+/// Observed state of an Aggregate CR (written by the aggregate reconciler from an
+/// [`AggregateResult`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregateStatus {
+    /// Overall state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<AggregateState>,
+    /// Human-readable explanation of `state`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Counts of the selected resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+    /// Selected resources, sorted by kind, namespace, name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceEntry>,
+    /// Derived values, in spec order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub computed_values: Vec<ComputedValue>,
+    /// When the status was last computed with a different outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_aggregation_time: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// kstatus conditions: `Ready`, `Reconciling`, `Stalled`, and `DerivedValuesValid` (False when a
+    /// derived value failed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
 }
