@@ -92,8 +92,8 @@ pub enum Error {
         /// Why it failed (missing file, missing fragment, ...).
         reason: String,
     },
-    /// No path of the spec forms a Resource kind.
-    #[error("{file}#/paths: no Resource kind found (a Resource needs POST on a collection path and GET on `<path>/{{id}}`); found: {}", format_found(.unclassified))]
+    /// No path of the spec forms a kind.
+    #[error("{file}#/paths: no kind found (a Resource needs POST on a collection path and GET on `<path>/{{id}}`, a Query a GET-only path, an Action a POST/PUT-only path); found: {}", format_found(.unclassified))]
     NoResources {
         /// File or URL.
         file: String,

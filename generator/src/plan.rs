@@ -14,7 +14,7 @@ pub struct Row {
     pub path: String,
     /// `operationId` (empty when the spec has none).
     pub operation_id: String,
-    /// `Resource`, `Unclassified` or `Filtered(path|tag|op)`.
+    /// `Resource`, `Query`, `Action`, `Unclassified` or `Filtered(path|tag|op)`.
     pub classification: String,
     /// The kind, or `-`.
     pub kind: String,
@@ -26,19 +26,24 @@ pub struct Row {
 pub fn rows(model: &Model) -> Vec<Row> {
     let mut rows: BTreeMap<(String, HttpMethod), Row> = BTreeMap::new();
     for crd in &model.crds {
-        let CrdKind::Resource(ops) = &crd.kind;
-        let roles = [
-            (ops.create.as_ref(), "create".to_owned()),
-            (Some(&ops.read), "read".to_owned()),
-            (
-                ops.update.as_ref().map(|u| &u.operation),
-                ops.update
-                    .as_ref()
-                    .map(|u| format!("update ({})", u.operation.method.as_str()))
-                    .unwrap_or_default(),
-            ),
-            (ops.delete.as_ref(), "delete".to_owned()),
-        ];
+        let family = crd.kind.family();
+        let roles = match &crd.kind {
+            CrdKind::Resource(ops) => vec![
+                (ops.create.as_ref(), "create".to_owned()),
+                (Some(&ops.read), "read".to_owned()),
+                (
+                    ops.update.as_ref().map(|u| &u.operation),
+                    ops.update
+                        .as_ref()
+                        .map(|u| format!("update ({})", u.operation.method.as_str()))
+                        .unwrap_or_default(),
+                ),
+                (ops.delete.as_ref(), "delete".to_owned()),
+            ],
+            CrdKind::Query(q) => vec![(Some(&q.operation), "query".to_owned())],
+            CrdKind::Action(a) => vec![(Some(&a.operation), "action".to_owned())],
+            CrdKind::Aggregate => Vec::new(),
+        };
         for (op, role) in roles {
             let Some(op) = op else { continue };
             rows.entry((op.path.clone(), op.method))
@@ -50,7 +55,7 @@ pub fn rows(model: &Model) -> Vec<Row> {
                     method: op.method,
                     path: op.path.clone(),
                     operation_id: op.operation_id.clone().unwrap_or_default(),
-                    classification: "Resource".to_owned(),
+                    classification: family.to_owned(),
                     kind: crd.names.kind.clone(),
                     reason: role,
                 });
@@ -119,11 +124,13 @@ pub fn render(model: &Model) -> String {
         .map(|c| format!("{} ({})", c.names.kind, c.names.plural))
         .collect();
     out.push_str(&format!(
-        "\n{} kinds: {}\n{} operations: {} resource, {} unclassified, {} filtered\n",
+        "\n{} kinds: {}\n{} operations: {} resource, {} query, {} action, {} unclassified, {} filtered\n",
         model.crds.len(),
         kinds.join(", "),
         rows.len(),
         count("Resource"),
+        count("Query"),
+        count("Action"),
         count("Unclassified"),
         count("Filtered"),
     ));

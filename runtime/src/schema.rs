@@ -21,3 +21,22 @@ pub fn preserve_unknown_object(_generator: &mut SchemaGenerator) -> Schema {
         "x-kubernetes-preserve-unknown-fields": true,
     })
 }
+
+/// Free-form JSON as a type of its own, for generic positions where a field attribute cannot set
+/// the schema (`QueryStatus<AnyJson>` when the API documents no response schema). Serializes
+/// exactly like the inner value; its schema is [`preserve_unknown_fields`] without `nullable`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct AnyJson(pub serde_json::Value);
+
+impl schemars::JsonSchema for AnyJson {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AnyJson".into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "x-kubernetes-preserve-unknown-fields": true,
+        })
+    }
+}

@@ -14,4 +14,6 @@ pub fn operator() -> ::openapi_operator_runtime::operator::Operator {
     ::openapi_operator_runtime::operator::Operator::new(APP)
         .resource::<resources::WidgetBox>()
         .resource::<resources::Policy>()
+        .query::<resources::HealthQuery>()
+        .aggregate::<resources::KitchenSinkAggregate>()
 }

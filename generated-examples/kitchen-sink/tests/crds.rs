@@ -42,3 +42,47 @@ fn policy_sample_round_trips() {
         .unwrap();
     assert_eq!(sample, back);
 }
+#[test]
+fn health_query_crd_matches_deploy_file() {
+    let yaml = to_yaml(&kitchen_sink_operator::resources::HealthQuery::crd()).unwrap();
+    assert_eq!(
+        yaml, include_str!("../deploy/crds/healthqueries.kitchen-sink.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn health_query_sample_round_trips() {
+    let sample: kitchen_sink_operator::resources::HealthQuery = ::serde_saphyr::from_str(
+            include_str!("../samples/healthquery.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: kitchen_sink_operator::resources::HealthQuery = ::serde_json::from_value(
+            json,
+        )
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
+fn kitchen_sink_aggregate_crd_matches_deploy_file() {
+    let yaml = to_yaml(&kitchen_sink_operator::resources::KitchenSinkAggregate::crd())
+        .unwrap();
+    assert_eq!(
+        yaml,
+        include_str!("../deploy/crds/kitchensinkaggregates.kitchen-sink.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn kitchen_sink_aggregate_sample_round_trips() {
+    let sample: kitchen_sink_operator::resources::KitchenSinkAggregate = ::serde_saphyr::from_str(
+            include_str!("../samples/kitchensinkaggregate.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: kitchen_sink_operator::resources::KitchenSinkAggregate = ::serde_json::from_value(
+            json,
+        )
+        .unwrap();
+    assert_eq!(sample, back);
+}

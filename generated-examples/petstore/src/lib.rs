@@ -15,4 +15,12 @@ pub fn operator() -> ::openapi_operator_runtime::operator::Operator {
         .resource::<resources::Pet>()
         .resource::<resources::Order>()
         .resource::<resources::User>()
+        .query::<resources::PetFindbystatusQuery>()
+        .query::<resources::PetFindbytagsQuery>()
+        .action::<resources::PetUploadimageAction>()
+        .query::<resources::StoreInventoryQuery>()
+        .action::<resources::UserCreatewithlistAction>()
+        .query::<resources::UserLoginQuery>()
+        .query::<resources::UserLogoutQuery>()
+        .aggregate::<resources::PetstoreAggregate>()
 }

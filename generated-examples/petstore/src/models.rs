@@ -28,3 +28,97 @@ pub struct Tag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+#[derive(
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash
+)]
+pub enum PetFindbystatusQueryStatusValue {
+    #[serde(rename = "available")]
+    Available,
+    #[serde(rename = "pending")]
+    Pending,
+    #[serde(rename = "sold")]
+    Sold,
+}
+#[derive(
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+    Clone,
+    Debug,
+    PartialEq
+)]
+pub struct Pet {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    #[serde(rename = "photoUrls")]
+    pub photo_urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    /// pet status in the store
+    #[schemars(description = "pet status in the store")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<PetStatusValue2>,
+}
+/// pet status in the store
+#[derive(
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash
+)]
+#[schemars(description = "pet status in the store")]
+pub enum PetStatusValue2 {
+    #[serde(rename = "available")]
+    Available,
+    #[serde(rename = "pending")]
+    Pending,
+    #[serde(rename = "sold")]
+    Sold,
+}
+#[derive(
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+    Clone,
+    Debug,
+    PartialEq
+)]
+pub struct User {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(rename = "firstName")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(rename = "lastName")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// User Status
+    #[schemars(description = "User Status")]
+    #[serde(rename = "userStatus")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_status: Option<i32>,
+}

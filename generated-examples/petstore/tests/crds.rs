@@ -59,3 +59,182 @@ fn user_sample_round_trips() {
         .unwrap();
     assert_eq!(sample, back);
 }
+#[test]
+fn pet_findbystatus_query_crd_matches_deploy_file() {
+    let yaml = to_yaml(&petstore_operator::resources::PetFindbystatusQuery::crd())
+        .unwrap();
+    assert_eq!(
+        yaml,
+        include_str!("../deploy/crds/petfindbystatusqueries.petstore.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn pet_findbystatus_query_sample_round_trips() {
+    let sample: petstore_operator::resources::PetFindbystatusQuery = ::serde_saphyr::from_str(
+            include_str!("../samples/petfindbystatusquery.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: petstore_operator::resources::PetFindbystatusQuery = ::serde_json::from_value(
+            json,
+        )
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
+fn pet_findbytags_query_crd_matches_deploy_file() {
+    let yaml = to_yaml(&petstore_operator::resources::PetFindbytagsQuery::crd())
+        .unwrap();
+    assert_eq!(
+        yaml,
+        include_str!("../deploy/crds/petfindbytagsqueries.petstore.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn pet_findbytags_query_sample_round_trips() {
+    let sample: petstore_operator::resources::PetFindbytagsQuery = ::serde_saphyr::from_str(
+            include_str!("../samples/petfindbytagsquery.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: petstore_operator::resources::PetFindbytagsQuery = ::serde_json::from_value(
+            json,
+        )
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
+fn pet_uploadimage_action_crd_matches_deploy_file() {
+    let yaml = to_yaml(&petstore_operator::resources::PetUploadimageAction::crd())
+        .unwrap();
+    assert_eq!(
+        yaml,
+        include_str!("../deploy/crds/petuploadimageactions.petstore.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn pet_uploadimage_action_sample_round_trips() {
+    let sample: petstore_operator::resources::PetUploadimageAction = ::serde_saphyr::from_str(
+            include_str!("../samples/petuploadimageaction.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: petstore_operator::resources::PetUploadimageAction = ::serde_json::from_value(
+            json,
+        )
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
+fn store_inventory_query_crd_matches_deploy_file() {
+    let yaml = to_yaml(&petstore_operator::resources::StoreInventoryQuery::crd())
+        .unwrap();
+    assert_eq!(
+        yaml,
+        include_str!("../deploy/crds/storeinventoryqueries.petstore.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn store_inventory_query_sample_round_trips() {
+    let sample: petstore_operator::resources::StoreInventoryQuery = ::serde_saphyr::from_str(
+            include_str!("../samples/storeinventoryquery.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: petstore_operator::resources::StoreInventoryQuery = ::serde_json::from_value(
+            json,
+        )
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
+fn user_createwithlist_action_crd_matches_deploy_file() {
+    let yaml = to_yaml(&petstore_operator::resources::UserCreatewithlistAction::crd())
+        .unwrap();
+    assert_eq!(
+        yaml,
+        include_str!("../deploy/crds/usercreatewithlistactions.petstore.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn user_createwithlist_action_sample_round_trips() {
+    let sample: petstore_operator::resources::UserCreatewithlistAction = ::serde_saphyr::from_str(
+            include_str!("../samples/usercreatewithlistaction.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: petstore_operator::resources::UserCreatewithlistAction = ::serde_json::from_value(
+            json,
+        )
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
+fn user_login_query_crd_matches_deploy_file() {
+    let yaml = to_yaml(&petstore_operator::resources::UserLoginQuery::crd()).unwrap();
+    assert_eq!(
+        yaml, include_str!("../deploy/crds/userloginqueries.petstore.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn user_login_query_sample_round_trips() {
+    let sample: petstore_operator::resources::UserLoginQuery = ::serde_saphyr::from_str(
+            include_str!("../samples/userloginquery.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: petstore_operator::resources::UserLoginQuery = ::serde_json::from_value(
+            json,
+        )
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
+fn user_logout_query_crd_matches_deploy_file() {
+    let yaml = to_yaml(&petstore_operator::resources::UserLogoutQuery::crd()).unwrap();
+    assert_eq!(
+        yaml, include_str!("../deploy/crds/userlogoutqueries.petstore.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn user_logout_query_sample_round_trips() {
+    let sample: petstore_operator::resources::UserLogoutQuery = ::serde_saphyr::from_str(
+            include_str!("../samples/userlogoutquery.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: petstore_operator::resources::UserLogoutQuery = ::serde_json::from_value(
+            json,
+        )
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
+fn petstore_aggregate_crd_matches_deploy_file() {
+    let yaml = to_yaml(&petstore_operator::resources::PetstoreAggregate::crd()).unwrap();
+    assert_eq!(
+        yaml,
+        include_str!("../deploy/crds/petstoreaggregates.petstore.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn petstore_aggregate_sample_round_trips() {
+    let sample: petstore_operator::resources::PetstoreAggregate = ::serde_saphyr::from_str(
+            include_str!("../samples/petstoreaggregate.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: petstore_operator::resources::PetstoreAggregate = ::serde_json::from_value(
+            json,
+        )
+        .unwrap();
+    assert_eq!(sample, back);
+}

@@ -4,13 +4,14 @@ pub mod filter;
 mod overrides;
 mod params;
 mod resource;
+mod runs;
 mod schema;
 
 use openapiv3::{OpenAPI, PathItem, ReferenceOr};
 
 use crate::config::Config;
 use crate::error::{Error, Found, Result};
-use crate::model::{ApiInfo, HttpMethod, Model, Unclassified, naming};
+use crate::model::{ApiInfo, Crd, CrdKind, CrdNames, HttpMethod, Model, Unclassified, naming};
 use crate::parse::Spec;
 
 /// Builds the IR. Fails with [`Error::NoResources`] when no Resource kind can be formed.
@@ -40,16 +41,60 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
             .filter(|u| u.starts_with("http")),
     };
     let endpoints = endpoints(api);
-    let resources = resource::build(api, &info, config)?;
+
+    // Names first: every kind reserves its type names before any schema is converted.
+    let resource_candidates = resource::candidates(api, config);
+    let claimed: std::collections::BTreeSet<&str> = resource_candidates
+        .iter()
+        .flat_map(|c| [c.collection, c.item_path])
+        .collect();
+    let resource_kinds: Vec<String> = resource_candidates.iter().map(|c| c.kind.clone()).collect();
+    let mut warnings = Vec::new();
+    let mut reasons = Vec::new();
+    let run_candidates = runs::candidates(
+        api,
+        config,
+        &claimed,
+        &resource_kinds,
+        &mut warnings,
+        &mut reasons,
+    );
+    let aggregate_kind = format!("{}Aggregate", naming::type_ident(&app_name));
+    let mut names: Vec<(&str, &str)> = resource_candidates
+        .iter()
+        .map(|c| (c.derived.as_str(), c.kind.as_str()))
+        .chain(
+            run_candidates
+                .iter()
+                .map(|c| (c.derived.as_str(), c.kind.as_str())),
+        )
+        .collect();
+    names.push((aggregate_kind.as_str(), aggregate_kind.as_str()));
+    overrides::check_kinds(&names, config)?;
+    let reserved: Vec<String> = names
+        .iter()
+        .flat_map(|(_, k)| [(*k).to_owned(), format!("{k}Spec"), format!("{k}Status")])
+        .collect();
+    let mut converter = schema::SchemaConverter::new(api, reserved);
+
+    let resources = resource::build(api, &info, config, &resource_candidates, &mut converter)?;
+    let runs = runs::build(api, &info, config, &run_candidates, &mut converter)?;
+    let mut used = resources.used.clone();
+    used.extend(runs.used.iter().cloned());
+    reasons.extend(resources.reasons.iter().cloned());
+    reasons.extend(runs.reasons.iter().cloned());
+    warnings.extend(resources.warnings.iter().cloned());
+    warnings.extend(runs.warnings.iter().cloned());
+    warnings.append(&mut converter.warnings);
+
     let mut unclassified: Vec<Unclassified> = endpoints
         .iter()
-        .filter(|e| !resources.used.contains(&(e.path.to_owned(), e.method)))
+        .filter(|e| !used.contains(&(e.path.to_owned(), e.method)))
         .map(|e| Unclassified {
             method: e.method,
             path: e.path.to_owned(),
             operation_id: e.operation_id.map(str::to_owned),
-            reason: resources
-                .reasons
+            reason: reasons
                 .iter()
                 .find(|(p, m, _)| p == e.path && *m == e.method)
                 .map(|(_, _, r)| r.clone())
@@ -57,7 +102,7 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
         })
         .collect();
     unclassified.sort_by(|a, b| (&a.path, a.method).cmp(&(&b.path, b.method)));
-    if resources.crds.is_empty() {
+    if resources.crds.is_empty() && runs.crds.is_empty() {
         return Err(Error::NoResources {
             file: spec.file.clone(),
             unclassified: unclassified
@@ -70,16 +115,19 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
                 .collect(),
         });
     }
+    let mut crds = resources.crds;
+    crds.extend(runs.crds);
+    crds.push(aggregate_crd(&info, config, &aggregate_kind, &crds));
     Ok(Model {
         api: info,
-        types: resources.types,
-        crds: resources.crds,
+        types: converter.types,
+        crds,
         unclassified,
         warnings: spec
             .warnings
             .iter()
             .map(|w| format!("{}{w}", spec.file))
-            .chain(resources.warnings.into_iter().map(|w| {
+            .chain(warnings.into_iter().map(|w| {
                 if w.starts_with("#/") {
                     format!("{}{w}", spec.file)
                 } else {
@@ -89,6 +137,44 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
             .collect(),
         filtered,
     })
+}
+
+/// The one `<App>Aggregate` kind (short name `agg` unless taken).
+fn aggregate_crd(info: &ApiInfo, config: &Config, kind: &str, others: &[Crd]) -> Crd {
+    let over = config.kinds.get(kind);
+    let kind_name = over
+        .and_then(|o| o.kind.clone())
+        .unwrap_or_else(|| kind.to_owned());
+    let taken = |n: &str| {
+        others.iter().any(|c| {
+            c.names.short_names.iter().any(|s| s == n) || c.names.plural == n || c.names.singular == n
+        })
+    };
+    let short_names = match over.and_then(|o| o.short_names.clone()) {
+        Some(s) => s,
+        None if !taken("agg") => vec!["agg".to_owned()],
+        None => Vec::new(),
+    };
+    Crd {
+        names: CrdNames {
+            plural: over
+                .and_then(|o| o.plural.clone())
+                .unwrap_or_else(|| naming::plural(&kind_name)),
+            singular: kind_name.to_ascii_lowercase(),
+            short_names,
+            categories: vec![info.app_name.clone()],
+            kind: kind_name.clone(),
+        },
+        module: resource::module_name(&kind_name),
+        spec_type: format!("{kind_name}Spec"),
+        description: format!(
+            "{kind_name} is the health view of {}'s custom resources: which are synced, failed or pending, and values computed from them with CEL.",
+            info.operator_name
+        ),
+        spec_description: "Which resources to aggregate, when the aggregate is healthy, and values computed from them with CEL.".to_owned(),
+        fields: Vec::new(),
+        kind: CrdKind::Aggregate,
+    }
 }
 
 fn first_paragraph(text: &str) -> Option<String> {
@@ -141,14 +227,14 @@ fn default_reason(e: &Endpoint<'_>) -> String {
     let methods: Vec<HttpMethod> = operations(e.item).map(|(m, _)| m).collect();
     let has = |m: HttpMethod| methods.contains(&m);
     if methods.iter().all(|m| *m == HttpMethod::Get) {
-        "GET-only endpoint; becomes a Query kind when Query support lands".to_owned()
+        "GET-only endpoint on the root path; set --root-kind to name its Query kind".to_owned()
     } else if !has(HttpMethod::Get)
         && !has(HttpMethod::Delete)
         && !has(HttpMethod::Patch)
         && e.method != HttpMethod::Get
     {
         format!(
-            "{}-only endpoint; becomes an Action kind when Action support lands",
+            "{}-only endpoint ending in a path parameter; Actions need a named last segment",
             e.method.as_str()
         )
     } else {
@@ -216,7 +302,9 @@ mod tests {
     const HEAD: &str = "openapi: 3.0.3\ninfo: {title: Shop API, version: '1'}\n";
 
     fn ops(m: &Model, i: usize) -> &crate::model::ResourceOps {
-        let CrdKind::Resource(ops) = &m.crds[i].kind;
+        let CrdKind::Resource(ops) = &m.crds[i].kind else {
+            panic!("{} is not a Resource", m.crds[i].names.kind)
+        };
         ops
     }
 
@@ -370,17 +458,102 @@ components:
     }
 
     #[test]
-    fn a_spec_without_resources_is_an_error_listing_what_was_found() {
+    fn a_spec_without_kinds_is_an_error_listing_what_was_found() {
         let err = model(&format!(
-            "{HEAD}paths:\n  /status:\n    get: {{operationId: getStatus, responses: {{'200': {{description: ok}}}}}}\n"
+            "{HEAD}paths:\n  /status/{{id}}:\n    delete: {{operationId: dropStatus, responses: {{'204': {{description: ok}}}}}}\n"
         ))
         .unwrap_err();
         let text = err.to_string();
-        assert!(
-            text.starts_with("test.yaml#/paths: no Resource kind found"),
-            "{text}"
+        assert!(text.starts_with("test.yaml#/paths: no kind found"), "{text}");
+        assert!(text.contains("DELETE /status/{id} ("), "{text}");
+    }
+
+    #[test]
+    fn get_only_paths_are_queries_and_post_only_paths_are_actions() {
+        let m = model(&format!(
+            "{HEAD}paths:
+  /status:
+    get:
+      parameters: [{{name: verbose, in: query, schema: {{type: boolean}}}}, {{name: paused, in: query, schema: {{type: boolean}}}}]
+      responses: {{'200': {{description: ok, content: {{application/json: {{schema: {{type: array, items: {{$ref: '#/components/schemas/Check'}}}}}}}}}}}}
+  /jobs/{{jobId}}/cancel:
+    post:
+      parameters: [{{name: jobId, in: path, required: true, schema: {{type: integer}}}}, {{name: reason, in: query, schema: {{type: string}}}}]
+      responses: {{'202': {{description: ok}}}}
+  /files/upload:
+    post:
+      requestBody:
+        content: {{multipart/form-data: {{schema: {{type: object, properties: {{note: {{type: string}}, file: {{type: string, format: binary}}}}}}}}}}
+      responses: {{'200': {{description: ok}}}}
+  /checks/bulk:
+    put:
+      requestBody: {{required: true, content: {{application/json: {{schema: {{type: array, items: {{$ref: '#/components/schemas/Check'}}}}}}}}}}
+      responses: {{'200': {{description: ok}}}}
+components:
+  schemas:
+    Check: {{type: object, required: [name], properties: {{name: {{type: string}}, ok: {{type: boolean}}}}}}
+"
+        ))
+        .unwrap();
+        let kinds: Vec<(&str, &str)> = m
+            .crds
+            .iter()
+            .map(|c| (c.names.kind.as_str(), c.kind.family()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("StatusQuery", "Query"),
+                ("JobCancelAction", "Action"),
+                ("FileUploadAction", "Action"),
+                ("CheckBulkAction", "Action"),
+                ("ShopAggregate", "Aggregate"),
+            ]
         );
-        assert!(text.contains("GET /status (GET-only endpoint"), "{text}");
+        let CrdKind::Query(q) = &m.crds[0].kind else {
+            panic!("query")
+        };
+        assert_eq!(
+            q.results,
+            Some(TypeRef::Array(Box::new(TypeRef::Named("Check".into()))))
+        );
+        // `paused` is an operator control: the parameter is exposed as `pausedParam`.
+        let bound: Vec<(&str, &str)> = q
+            .operation
+            .query
+            .iter()
+            .map(|b| (b.name.as_str(), b.field.as_str()))
+            .collect();
+        assert_eq!(bound, [("verbose", "verbose"), ("paused", "pausedParam")]);
+        let CrdKind::Action(cancel) = &m.crds[1].kind else {
+            panic!("action")
+        };
+        assert_eq!(cancel.path_params[0].name, "jobId");
+        assert_eq!(cancel.operation.query[0].name, "reason");
+        assert_eq!(cancel.body, crate::model::ActionBody::None);
+        let CrdKind::Action(upload) = &m.crds[2].kind else {
+            panic!("action")
+        };
+        assert_eq!(
+            upload.body,
+            crate::model::ActionBody::Multipart {
+                file_part: "file".into(),
+                fields: vec!["note".into()]
+            }
+        );
+        let CrdKind::Action(bulk) = &m.crds[3].kind else {
+            panic!("action")
+        };
+        assert_eq!(bulk.operation.method, HttpMethod::Put);
+        assert_eq!(
+            bulk.body,
+            crate::model::ActionBody::JsonField {
+                field: "items".into()
+            }
+        );
+        let items = m.crds[3].fields.iter().find(|f| f.json_name == "items").unwrap();
+        assert!(items.required);
+        assert!(m.unclassified.is_empty(), "{:?}", m.unclassified);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::schema::SchemaConverter;
 use crate::config::Config;
 use crate::error::Result;
 use crate::model::naming;
-use crate::model::types::{Field, FieldSource, TypeSpace};
+use crate::model::types::{Field, FieldSource};
 use crate::model::{
     ApiInfo, Crd, CrdKind, CrdNames, HttpMethod, Operation, ParamBinding, ResourceOps, Update, UpdateMethod,
 };
@@ -20,7 +20,6 @@ const CONTROL_FIELDS: &[&str] = &["target", "executionInterval", "readOnly", "pa
 
 pub(super) struct Resources {
     pub crds: Vec<Crd>,
-    pub types: TypeSpace,
     pub warnings: Vec<String>,
     /// (path, method) of every operation a kind uses.
     pub used: BTreeSet<(String, HttpMethod)>,
@@ -29,14 +28,14 @@ pub(super) struct Resources {
 }
 
 /// A collection/item pair before schemas are converted.
-struct Candidate<'a> {
+pub(super) struct Candidate<'a> {
     /// Kind derived from the path (the key of `kinds` in the config).
-    derived: String,
+    pub derived: String,
     /// Final kind (after a configured rename).
-    kind: String,
-    collection: &'a str,
+    pub kind: String,
+    pub collection: &'a str,
     collection_item: &'a PathItem,
-    item_path: &'a str,
+    pub item_path: &'a str,
     item: &'a PathItem,
     id_param: String,
 }
@@ -49,7 +48,7 @@ fn param_name(segment: &str) -> Option<&str> {
     segment.strip_prefix('{')?.strip_suffix('}')
 }
 
-fn candidates<'a>(api: &'a OpenAPI, config: &Config) -> Result<Vec<Candidate<'a>>> {
+pub(super) fn candidates<'a>(api: &'a OpenAPI, config: &Config) -> Vec<Candidate<'a>> {
     let items: Vec<(&'a str, &'a PathItem)> = api
         .paths
         .paths
@@ -93,27 +92,16 @@ fn candidates<'a>(api: &'a OpenAPI, config: &Config) -> Result<Vec<Candidate<'a>
             id_param: id.to_owned(),
         });
     }
-    let names: Vec<(&str, &str)> = out
-        .iter()
-        .map(|c| (c.derived.as_str(), c.kind.as_str()))
-        .collect();
-    overrides::check_kinds(&names, config)?;
-    Ok(out)
+    out
 }
 
-pub(super) fn build(api: &OpenAPI, info: &ApiInfo, config: &Config) -> Result<Resources> {
-    let candidates = candidates(api, config)?;
-    let reserved: Vec<String> = candidates
-        .iter()
-        .flat_map(|c| {
-            [
-                c.kind.clone(),
-                format!("{}Spec", c.kind),
-                format!("{}Status", c.kind),
-            ]
-        })
-        .collect();
-    let mut converter = SchemaConverter::new(api, reserved);
+pub(super) fn build<'a>(
+    api: &'a OpenAPI,
+    info: &ApiInfo,
+    config: &Config,
+    candidates: &[Candidate<'a>],
+    converter: &mut SchemaConverter<'a>,
+) -> Result<Resources> {
     let mut crds = Vec::new();
     let mut used = BTreeSet::new();
     let mut reasons = Vec::new();
@@ -127,8 +115,8 @@ pub(super) fn build(api: &OpenAPI, info: &ApiInfo, config: &Config) -> Result<Re
             ));
         }
     }
-    for c in &candidates {
-        let (mut crd, ops_used) = build_one(api, info, c, config, &mut converter, &mut warnings);
+    for c in candidates {
+        let (mut crd, ops_used) = build_one(api, info, c, config, converter, &mut warnings);
         if let Some(o) = config.kinds.get(&c.derived) {
             overrides::rename_fields(&mut crd, &c.derived, &o.fields, config)?;
             if let Some(plural) = &o.plural {
@@ -163,7 +151,7 @@ pub(super) fn build(api: &OpenAPI, info: &ApiInfo, config: &Config) -> Result<Re
         .values()
         .flat_map(|o| o.short_names.iter().flatten().cloned())
         .collect();
-    for (crd, c) in crds.iter_mut().zip(&candidates) {
+    for (crd, c) in crds.iter_mut().zip(candidates) {
         if let Some(shorts) = config.kinds.get(&c.derived).and_then(|o| o.short_names.clone()) {
             crd.names.short_names = shorts;
             continue;
@@ -179,10 +167,8 @@ pub(super) fn build(api: &OpenAPI, info: &ApiInfo, config: &Config) -> Result<Re
             crd.names.short_names = vec![short];
         }
     }
-    warnings.append(&mut converter.warnings);
     Ok(Resources {
         crds,
-        types: converter.types,
         warnings,
         used,
         reasons,
@@ -190,7 +176,9 @@ pub(super) fn build(api: &OpenAPI, info: &ApiInfo, config: &Config) -> Result<Re
 }
 
 fn unused_reason(crd: &Crd, method: HttpMethod, path: &str) -> String {
-    let CrdKind::Resource(ops) = &crd.kind;
+    let CrdKind::Resource(ops) = &crd.kind else {
+        return String::new();
+    };
     let update = ops
         .update
         .as_ref()
@@ -198,8 +186,8 @@ fn unused_reason(crd: &Crd, method: HttpMethod, path: &str) -> String {
         .unwrap_or_else(|| "it has no update".to_owned());
     if method == HttpMethod::Get && path != ops.read.path {
         return format!(
-            "GET on the {} collection (a list); becomes a Query kind when Query support lands",
-            crd.names.kind
+            "GET on the {} collection (a list); each {} CR reads its own object, so the list is not a kind",
+            crd.names.kind, crd.names.kind
         );
     }
     format!(
@@ -433,7 +421,7 @@ fn build_one<'a>(
     (crd, used)
 }
 
-fn module_name(kind: &str) -> String {
+pub(super) fn module_name(kind: &str) -> String {
     let snake = naming::field_ident(kind);
     if naming::is_plain_ident(&snake) {
         snake

@@ -217,8 +217,10 @@ impl<'a> SchemaConverter<'a> {
             ));
             return TypeRef::Json;
         }
+        // Shared types live in `models`, a namespace of their own: a component may share its name
+        // with a kind (`models::Pet` next to the `Pet` CR), never with another named type.
         let base = naming::type_ident(component);
-        let name = if self.taken(&base) {
+        let name = if self.types.contains(&base) {
             naming::dedupe(&format!("{base}Value"), &|n| self.taken(n))
         } else {
             base

@@ -30,6 +30,8 @@ pub struct CrateContext {
     pub standalone: bool,
     pub regenerate_command: String,
     pub kinds: Vec<KindContext>,
+    /// Whether any Action reads its payload with `dataFrom` (RBAC: get ConfigMaps and Secrets).
+    pub reads_data_from: bool,
     pub unclassified: Vec<UnclassifiedContext>,
 }
 
@@ -37,6 +39,8 @@ pub struct CrateContext {
 #[derive(Debug, Clone, Serialize)]
 pub struct KindContext {
     pub kind: String,
+    /// `Resource`, `Query`, `Action` or `Aggregate`.
+    pub family: &'static str,
     pub plural: String,
     pub singular: String,
     pub crd_file: String,
@@ -122,35 +126,53 @@ impl CrateContext {
             standalone: options.standalone,
             regenerate_command: options.regenerate_command.clone(),
             kinds,
+            reads_data_from: model
+                .crds
+                .iter()
+                .any(|c| matches!(&c.kind, CrdKind::Action(a) if a.body.is_binary())),
             unclassified,
         }
     }
 }
 
 fn kind(model: &Model, crd: &Crd, sample_spec: String) -> KindContext {
-    let CrdKind::Resource(ops) = &crd.kind;
+    let ops: Vec<&crate::model::Operation> = match &crd.kind {
+        CrdKind::Resource(ops) => [
+            ops.create.as_ref(),
+            Some(&ops.read),
+            ops.update.as_ref().map(|u| &u.operation),
+            ops.delete.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        CrdKind::Query(q) => vec![&q.operation],
+        CrdKind::Action(a) => vec![&a.operation],
+        CrdKind::Aggregate => Vec::new(),
+    };
     let mut paths: Vec<String> = Vec::new();
-    for op in [
-        ops.create.as_ref(),
-        Some(&ops.read),
-        ops.update.as_ref().map(|u| &u.operation),
-        ops.delete.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for op in ops {
         let text = format!("{} `{}`", op.method.as_str(), op.path);
         if !paths.contains(&text) {
             paths.push(text);
         }
     }
-    let update_md = ops
-        .update
-        .as_ref()
-        .map(|u| format!("{} `{}`", u.operation.method.as_str(), u.operation.path))
-        .unwrap_or_else(|| "none (read/delete only)".to_owned());
+    if matches!(crd.kind, CrdKind::Aggregate) {
+        paths.push("none (reads the other kinds' CRs)".to_owned());
+    }
+    let update_md = match &crd.kind {
+        CrdKind::Resource(ops) => ops
+            .update
+            .as_ref()
+            .map(|u| format!("{} `{}`", u.operation.method.as_str(), u.operation.path))
+            .unwrap_or_else(|| "none (read/delete only)".to_owned()),
+        CrdKind::Query(_) => "results in `status.results`".to_owned(),
+        CrdKind::Action(_) => "runs once per spec change".to_owned(),
+        CrdKind::Aggregate => "CEL values in `status.computedValues`".to_owned(),
+    };
     KindContext {
         kind: crd.names.kind.clone(),
+        family: crd.kind.family(),
         plural: crd.names.plural.clone(),
         singular: crd.names.singular.clone(),
         crd_file: format!("{}.{}.yaml", crd.names.plural, model.api.group),

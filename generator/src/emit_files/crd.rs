@@ -19,7 +19,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::model::{Crd, Field, Model, TypeDefKind, TypeRef, TypeSpace};
+use crate::model::{Crd, CrdKind, Field, Model, TypeDefKind, TypeRef, TypeSpace};
 
 /// First line of every CRD file (identical to `openapi_operator_runtime::crd::CRD_HEADER`).
 pub const CRD_HEADER: &str =
@@ -27,6 +27,16 @@ pub const CRD_HEADER: &str =
 
 const CONTROLS_SCHEMA: &str = include_str!("runtime_schemas/resource_controls.json");
 const STATUS_SCHEMA: &str = include_str!("runtime_schemas/resource_status.json");
+const RUN_CONTROLS_SCHEMA: &str = include_str!("runtime_schemas/run_controls.json");
+const PAYLOAD_SCHEMA: &str = include_str!("runtime_schemas/binary_payload.json");
+const QUERY_STATUS_SCHEMA: &str = include_str!("runtime_schemas/query_status.json");
+const ACTION_STATUS_SCHEMA: &str = include_str!("runtime_schemas/action_status.json");
+const AGGREGATE_SPEC_SCHEMA: &str = include_str!("runtime_schemas/aggregate_spec.json");
+const AGGREGATE_STATUS_SCHEMA: &str = include_str!("runtime_schemas/aggregate_status.json");
+
+/// Description of `status.results` (the doc comment of `QueryStatus::results`).
+const RESULTS_DESCRIPTION: &str =
+    "The results of the last successful run, typed by the API's response schema.";
 
 /// Recursion limit for nested named types (the IR has no cycles; this only bounds pathological depth).
 const MAX_DEPTH: usize = 64;
@@ -37,12 +47,98 @@ pub fn crd_value(model: &Model, crd: &Crd) -> Result<Value> {
         file: file_name(model, crd),
         reason,
     };
-    let controls: Map<String, Value> =
-        serde_json::from_str(CONTROLS_SCHEMA).map_err(|e| bad(format!("embedded controls schema: {e}")))?;
-    let status: Value =
-        serde_json::from_str(STATUS_SCHEMA).map_err(|e| bad(format!("embedded status schema: {e}")))?;
+    let embedded = |name: &str, text: &str| -> Result<Value> {
+        serde_json::from_str(text).map_err(|e| bad(format!("embedded {name} schema: {e}")))
+    };
+    let properties = |name: &str, text: &str| -> Result<Map<String, Value>> {
+        match embedded(name, text)? {
+            Value::Object(map) => Ok(map),
+            _ => Err(bad(format!("embedded {name} schema is not an object"))),
+        }
+    };
 
-    let mut spec = object_schema(&crd.fields, &model.types, 0);
+    let mut controls = Map::new();
+    let (status, columns) = match &crd.kind {
+        CrdKind::Resource(_) => {
+            controls = properties("controls", CONTROLS_SCHEMA)?;
+            (
+                embedded("status", STATUS_SCHEMA)?,
+                json!([
+                    { "jsonPath": ".status.state", "name": "State", "type": "string" },
+                    { "jsonPath": ".status.externalID", "name": "External-ID", "type": "string" },
+                    { "jsonPath": ".metadata.creationTimestamp", "name": "Age", "type": "date" },
+                ]),
+            )
+        }
+        CrdKind::Query(q) => {
+            controls = properties("run controls", RUN_CONTROLS_SCHEMA)?;
+            let mut status = embedded("query status", QUERY_STATUS_SCHEMA)?;
+            let results = match &q.results {
+                Some(ty) => field_schema(
+                    &Field {
+                        json_name: "results".to_owned(),
+                        rust_name: "results".to_owned(),
+                        ty: ty.clone(),
+                        required: false,
+                        description: Some(RESULTS_DESCRIPTION.to_owned()),
+                        format: None,
+                        example: None,
+                        default: None,
+                        source: crate::model::types::FieldSource::Body,
+                    },
+                    &model.types,
+                    0,
+                ),
+                // `Option<AnyJson>`: schemars adds no `nullable` to a schema without `type`.
+                None => json!({
+                    "description": RESULTS_DESCRIPTION,
+                    "x-kubernetes-preserve-unknown-fields": true,
+                }),
+            };
+            if let Some(Value::Object(props)) = status.get_mut("properties") {
+                props.insert("results".to_owned(), results);
+            }
+            (
+                status,
+                json!([
+                    { "jsonPath": ".status.state", "name": "State", "type": "string" },
+                    { "jsonPath": ".status.resultCount", "name": "Results", "type": "integer" },
+                    { "jsonPath": ".status.lastExecutionTime", "name": "Last-Run", "type": "date" },
+                    { "jsonPath": ".metadata.creationTimestamp", "name": "Age", "type": "date" },
+                ]),
+            )
+        }
+        CrdKind::Action(a) => {
+            if a.body.is_binary() {
+                controls = properties("binary payload", PAYLOAD_SCHEMA)?;
+            }
+            controls.extend(properties("run controls", RUN_CONTROLS_SCHEMA)?);
+            (
+                embedded("action status", ACTION_STATUS_SCHEMA)?,
+                json!([
+                    { "jsonPath": ".status.state", "name": "State", "type": "string" },
+                    { "jsonPath": ".status.result.statusCode", "name": "HTTP-Status", "type": "integer" },
+                    { "jsonPath": ".status.executedAt", "name": "Executed", "type": "date" },
+                    { "jsonPath": ".metadata.creationTimestamp", "name": "Age", "type": "date" },
+                ]),
+            )
+        }
+        CrdKind::Aggregate => (
+            embedded("aggregate status", AGGREGATE_STATUS_SCHEMA)?,
+            json!([
+                { "jsonPath": ".status.state", "name": "State", "type": "string" },
+                { "jsonPath": ".status.summary.total", "name": "Total", "type": "integer" },
+                { "jsonPath": ".status.summary.synced", "name": "Synced", "type": "integer" },
+                { "jsonPath": ".status.summary.failed", "name": "Failed", "type": "integer" },
+                { "jsonPath": ".metadata.creationTimestamp", "name": "Age", "type": "date" },
+            ]),
+        ),
+    };
+
+    let mut spec = match &crd.kind {
+        CrdKind::Aggregate => properties("aggregate spec", AGGREGATE_SPEC_SCHEMA)?,
+        _ => object_schema(&crd.fields, &model.types, 0),
+    };
     if let Some(Value::Object(props)) = spec.get_mut("properties") {
         props.extend(controls);
     } else {
@@ -71,11 +167,7 @@ pub fn crd_value(model: &Model, crd: &Crd) -> Result<Value> {
             "names": names,
             "scope": "Namespaced",
             "versions": [{
-                "additionalPrinterColumns": [
-                    { "jsonPath": ".status.state", "name": "State", "type": "string" },
-                    { "jsonPath": ".status.externalID", "name": "External-ID", "type": "string" },
-                    { "jsonPath": ".metadata.creationTimestamp", "name": "Age", "type": "date" },
-                ],
+                "additionalPrinterColumns": columns,
                 "name": model.api.api_version,
                 "schema": {
                     "openAPIV3Schema": {

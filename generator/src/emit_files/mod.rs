@@ -35,7 +35,7 @@ pub fn render(model: &Model, options: &Options) -> Result<Vec<TextFile>> {
     }
     let mut sample_specs = Vec::new();
     for crd in &model.crds {
-        let spec = samples::sample_spec(&crd.fields, &model.types);
+        let spec = samples::sample_spec_of(model, crd);
         let yaml = if spec.is_empty() {
             String::new()
         } else {

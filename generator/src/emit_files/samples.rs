@@ -2,10 +2,53 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::model::{Field, TypeDefKind, TypeRef, TypeSpace};
+use crate::model::{Crd, CrdKind, Field, Model, TypeDefKind, TypeRef, TypeSpace};
 
 /// Nesting depth after which optional content is left out.
 const MAX_DEPTH: usize = 6;
+
+/// The `spec` of the sample CR of a kind: [`sample_spec`] of its fields, plus a payload for binary
+/// Actions; for the Aggregate, a selector over the first other kind and two derived values.
+pub fn sample_spec_of(model: &Model, crd: &Crd) -> Map<String, Value> {
+    match &crd.kind {
+        CrdKind::Aggregate => {
+            let mut out = Map::new();
+            let first = model
+                .crds
+                .iter()
+                .find(|c| matches!(c.kind, CrdKind::Resource(_)))
+                .or_else(|| model.crds.iter().find(|c| !matches!(c.kind, CrdKind::Aggregate)));
+            let selector = match first {
+                Some(c) => json!({ "kind": c.names.kind }),
+                None => json!({}),
+            };
+            out.insert("selectors".to_owned(), json!([selector]));
+            out.insert("strategy".to_owned(), json!("AllHealthy"));
+            out.insert(
+                "derivedValues".to_owned(),
+                json!([
+                    {
+                        "name": "syncedPercent",
+                        "expression": "summary.total == 0 ? 100 : summary.synced * 100 / summary.total",
+                    },
+                    {
+                        "name": "failedNames",
+                        "expression": "resources.filter(r, r.status.state == 'Failed').map(r, r.metadata.name)",
+                    },
+                ]),
+            );
+            out
+        }
+        CrdKind::Action(a) if a.body.is_binary() => {
+            let mut out = sample_spec(&crd.fields, &model.types);
+            // "hello, world\n", base64-encoded.
+            out.insert("data".to_owned(), json!("aGVsbG8sIHdvcmxkCg=="));
+            out.insert("contentType".to_owned(), json!("text/plain"));
+            out
+        }
+        _ => sample_spec(&crd.fields, &model.types),
+    }
+}
 
 /// The `spec` of a sample CR: required fields and every field the spec gives an example or default for.
 pub fn sample_spec(fields: &[Field], types: &TypeSpace) -> Map<String, Value> {

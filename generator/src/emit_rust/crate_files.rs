@@ -5,7 +5,7 @@ use quote::quote;
 
 use super::types::{ident, plain, type_def};
 use crate::error::Result;
-use crate::model::Model;
+use crate::model::{CrdKind, Model};
 
 pub(super) fn lib_rs(model: &Model) -> Result<TokenStream> {
     let a = &model.api;
@@ -22,7 +22,12 @@ pub(super) fn lib_rs(model: &Model) -> Result<TokenStream> {
         .iter()
         .map(|c| {
             let kind = ident(&c.names.kind)?;
-            Ok(quote! { .resource::<resources::#kind>() })
+            Ok(match c.kind {
+                CrdKind::Resource(_) => quote! { .resource::<resources::#kind>() },
+                CrdKind::Query(_) => quote! { .query::<resources::#kind>() },
+                CrdKind::Action(_) => quote! { .action::<resources::#kind>() },
+                CrdKind::Aggregate => quote! { .aggregate::<resources::#kind>() },
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(quote! {
@@ -84,14 +89,15 @@ pub(super) fn resources_mod(model: &Model) -> Result<TokenStream> {
     for crd in &model.crds {
         let module = ident(&crd.module)?;
         let mut names = vec![ident(&crd.names.kind)?, ident(&crd.spec_type)?];
+        if matches!(crd.kind, CrdKind::Query(_)) {
+            names.push(plain(&format!("{}Status", crd.names.kind)));
+        }
         for t in model.types.in_module(Some(&crd.module)) {
             names.push(ident(&t.name)?);
         }
-        let descriptor = plain(&format!(
-            "{}_DESCRIPTOR",
-            crd.module.trim_start_matches("r#").to_ascii_uppercase()
-        ));
-        names.push(descriptor);
+        if !matches!(crd.kind, CrdKind::Aggregate) {
+            names.push(super::resource::descriptor_ident(crd));
+        }
         items.push(quote! {
             pub mod #module;
             pub use #module::{#(#names),*};

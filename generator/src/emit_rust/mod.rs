@@ -4,6 +4,7 @@ mod crate_files;
 pub mod docs;
 pub mod format;
 mod resource;
+mod runs;
 mod types;
 
 use crate::error::Result;
@@ -35,10 +36,11 @@ pub fn emit(model: &Model) -> Result<Vec<RustFile>> {
     )?;
     for crd in &model.crds {
         let module = crd.module.trim_start_matches("r#");
-        push(
-            format!("src/resources/{module}.rs"),
-            resource::kind_file(model, crd)?,
-        )?;
+        let tokens = match crd.kind {
+            crate::model::CrdKind::Resource(_) => resource::kind_file(model, crd)?,
+            _ => runs::kind_file(model, crd)?,
+        };
+        push(format!("src/resources/{module}.rs"), tokens)?;
     }
     push("src/bin/crdgen.rs".to_owned(), crate_files::crdgen_rs(model)?)?;
     push("tests/crds.rs".to_owned(), crate_files::crds_test(model)?)?;

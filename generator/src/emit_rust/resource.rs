@@ -9,7 +9,12 @@ use crate::model::{Crd, CrdKind, Model, Operation, ParamBinding, UpdateMethod};
 
 /// Tokens of the whole kind module.
 pub fn kind_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
-    let CrdKind::Resource(ops) = &crd.kind;
+    let CrdKind::Resource(ops) = &crd.kind else {
+        return Err(crate::error::Error::Emit {
+            file: format!("src/resources/{}.rs", crd.module),
+            reason: format!("{} is not a Resource kind", crd.names.kind),
+        });
+    };
     let module = crd.module.as_str();
     let n = &crd.names;
     let kind = &n.kind;
@@ -35,10 +40,7 @@ pub fn kind_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
     let spec_doc = rustdoc(Some(&crd.spec_description));
     let spec_schema = schema_description(Some(&crd.spec_description));
 
-    let descriptor = plain(&format!(
-        "{}_DESCRIPTOR",
-        crd.module.trim_start_matches("r#").to_ascii_uppercase()
-    ));
+    let descriptor = descriptor_ident(crd);
     let kind_ident = ident(kind)?;
     let id_param = &ops.id_param;
     let id_field = option_str(ops.id_field.as_deref());
@@ -126,14 +128,14 @@ fn option_str(value: Option<&str>) -> TokenStream {
     }
 }
 
-fn option_tokens(value: Option<TokenStream>) -> TokenStream {
+pub(super) fn option_tokens(value: Option<TokenStream>) -> TokenStream {
     match value {
         Some(v) => quote! { Some(#v) },
         None => quote! { None },
     }
 }
 
-fn bindings(list: &[ParamBinding]) -> TokenStream {
+pub(super) fn bindings(list: &[ParamBinding]) -> TokenStream {
     let items = list.iter().map(|b| {
         let name = &b.name;
         let field = &b.field;
@@ -142,8 +144,16 @@ fn bindings(list: &[ParamBinding]) -> TokenStream {
     quote! { &[#(#items),*] }
 }
 
-fn operation(op: &Operation) -> TokenStream {
+pub(super) fn operation(op: &Operation) -> TokenStream {
     let path = &op.path;
     let query = bindings(&op.query);
     quote! { ::openapi_operator_runtime::OperationDescriptor { path: #path, query: #query } }
+}
+
+/// `PET_DESCRIPTOR`: the static descriptor of a kind.
+pub(super) fn descriptor_ident(crd: &Crd) -> proc_macro2::Ident {
+    plain(&format!(
+        "{}_DESCRIPTOR",
+        crd.module.trim_start_matches("r#").to_ascii_uppercase()
+    ))
 }

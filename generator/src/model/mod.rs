@@ -69,12 +69,91 @@ pub struct Crd {
     pub kind: CrdKind,
 }
 
-/// The reconciler family of a kind. Query/Action/Aggregate variants come in later releases.
+/// The reconciler family of a kind.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "family")]
 pub enum CrdKind {
     /// A REST object kept in sync (create/read/update/delete).
     Resource(ResourceOps),
+    /// A `GET` run once per spec change or periodically; results in the status.
+    Query(QueryOps),
+    /// A `POST`/`PUT` run once per spec change or periodically.
+    Action(ActionOps),
+    /// The one health view per API over every other kind.
+    Aggregate,
+}
+
+impl CrdKind {
+    /// `Resource`, `Query`, `Action` or `Aggregate`.
+    pub fn family(&self) -> &'static str {
+        match self {
+            Self::Resource(_) => "Resource",
+            Self::Query(_) => "Query",
+            Self::Action(_) => "Action",
+            Self::Aggregate => "Aggregate",
+        }
+    }
+}
+
+/// HTTP binding of a Query kind (mirrors the runtime's `QueryDescriptor`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct QueryOps {
+    /// The `GET` operation with its query parameters.
+    pub operation: Operation,
+    /// Path parameters bound to spec fields.
+    pub path_params: Vec<ParamBinding>,
+    /// Type of `status.results` (the 200/201 JSON response); `None`: free-form JSON.
+    pub results: Option<TypeRef>,
+}
+
+/// HTTP binding of an Action kind (mirrors the runtime's `ActionDescriptor`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ActionOps {
+    /// The `POST` or `PUT` operation with its query parameters.
+    pub operation: Operation,
+    /// Path parameters bound to spec fields, parent id first.
+    pub path_params: Vec<ParamBinding>,
+    /// How the request body is built.
+    pub body: ActionBody,
+}
+
+/// How an Action's request body is built (mirrors the runtime's `ActionBody`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "encoding", rename_all = "snake_case")]
+pub enum ActionBody {
+    /// No body.
+    None,
+    /// JSON object of these spec fields.
+    Json {
+        /// JSON names.
+        fields: Vec<String>,
+    },
+    /// One spec field is the whole JSON body (array or scalar bodies).
+    JsonField {
+        /// JSON name.
+        field: String,
+    },
+    /// `application/x-www-form-urlencoded`.
+    Form {
+        /// JSON names.
+        fields: Vec<String>,
+    },
+    /// `application/octet-stream` from the binary payload fields.
+    OctetStream,
+    /// `multipart/form-data`: the payload as `file_part` plus text parts.
+    Multipart {
+        /// Name of the file part.
+        file_part: String,
+        /// JSON names of the text parts.
+        fields: Vec<String>,
+    },
+}
+
+impl ActionBody {
+    /// Whether the spec carries the binary payload fields (`data`, `dataFrom`, `dataURL`, …).
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Self::OctetStream | Self::Multipart { .. })
+    }
 }
 
 /// Kubernetes names of a CRD.

@@ -1,6 +1,6 @@
 //! `$ref` resolution: JSON-pointer lookup in the raw document and typed look-ups in `openapiv3` components (chains followed, cycles bounded).
 
-use openapiv3::{OpenAPI, Parameter, ReferenceOr, RequestBody, Schema};
+use openapiv3::{OpenAPI, Parameter, ReferenceOr, RequestBody, Response, Schema};
 use serde_json::Value;
 
 /// Longest `$ref` chain followed before giving up (cycles such as `A → B → A`).
@@ -99,6 +99,21 @@ pub fn request_body<'a>(api: &'a OpenAPI, item: &'a ReferenceOr<RequestBody>) ->
             ReferenceOr::Reference { reference } => {
                 let key = unescape(component_name(reference, "requestBodies")?);
                 current = api.components.as_ref()?.request_bodies.get(&key)?;
+            }
+        }
+    }
+    None
+}
+
+/// A response, following `#/components/responses` references.
+pub fn response<'a>(api: &'a OpenAPI, item: &'a ReferenceOr<Response>) -> Option<&'a Response> {
+    let mut current = item;
+    for _ in 0..MAX_CHAIN {
+        match current {
+            ReferenceOr::Item(r) => return Some(r),
+            ReferenceOr::Reference { reference } => {
+                let key = unescape(component_name(reference, "responses")?);
+                current = api.components.as_ref()?.responses.get(&key)?;
             }
         }
     }

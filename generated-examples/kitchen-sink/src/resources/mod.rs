@@ -9,3 +9,9 @@ pub use policy::{
     Policy, PolicySpec, PolicyType, PolicyRulesItem, PolicyAnnotationsValue,
     POLICY_DESCRIPTOR,
 };
+pub mod health_query;
+pub use health_query::{
+    HealthQuery, HealthQuerySpec, HealthQueryStatus, HEALTH_QUERY_DESCRIPTOR,
+};
+pub mod kitchen_sink_aggregate;
+pub use kitchen_sink_aggregate::{KitchenSinkAggregate, KitchenSinkAggregateSpec};

@@ -6,3 +6,38 @@ pub mod order;
 pub use order::{Order, OrderSpec, OrderStatusValue, ORDER_DESCRIPTOR};
 pub mod user;
 pub use user::{User, UserSpec, USER_DESCRIPTOR};
+pub mod pet_findbystatus_query;
+pub use pet_findbystatus_query::{
+    PetFindbystatusQuery, PetFindbystatusQuerySpec, PetFindbystatusQueryStatus,
+    PET_FINDBYSTATUS_QUERY_DESCRIPTOR,
+};
+pub mod pet_findbytags_query;
+pub use pet_findbytags_query::{
+    PetFindbytagsQuery, PetFindbytagsQuerySpec, PetFindbytagsQueryStatus,
+    PET_FINDBYTAGS_QUERY_DESCRIPTOR,
+};
+pub mod pet_uploadimage_action;
+pub use pet_uploadimage_action::{
+    PetUploadimageAction, PetUploadimageActionSpec, PET_UPLOADIMAGE_ACTION_DESCRIPTOR,
+};
+pub mod store_inventory_query;
+pub use store_inventory_query::{
+    StoreInventoryQuery, StoreInventoryQuerySpec, StoreInventoryQueryStatus,
+    STORE_INVENTORY_QUERY_DESCRIPTOR,
+};
+pub mod user_createwithlist_action;
+pub use user_createwithlist_action::{
+    UserCreatewithlistAction, UserCreatewithlistActionSpec,
+    USER_CREATEWITHLIST_ACTION_DESCRIPTOR,
+};
+pub mod user_login_query;
+pub use user_login_query::{
+    UserLoginQuery, UserLoginQuerySpec, UserLoginQueryStatus, USER_LOGIN_QUERY_DESCRIPTOR,
+};
+pub mod user_logout_query;
+pub use user_logout_query::{
+    UserLogoutQuery, UserLogoutQuerySpec, UserLogoutQueryStatus,
+    USER_LOGOUT_QUERY_DESCRIPTOR,
+};
+pub mod petstore_aggregate;
+pub use petstore_aggregate::{PetstoreAggregate, PetstoreAggregateSpec};
