@@ -82,10 +82,46 @@ impl Default for HttpConfig {
     }
 }
 
+/// A request body for [`BackendClient::send_raw`].
+#[derive(Debug, Clone)]
+pub enum RequestBody<'a> {
+    /// JSON: `Content-Type: application/json` (`application/merge-patch+json` for `PATCH`).
+    Json(&'a Value),
+    /// Bytes sent as they are with this `Content-Type` (forms, files, multipart bodies).
+    Bytes {
+        /// The `Content-Type` header value.
+        content_type: String,
+        /// The body.
+        bytes: Vec<u8>,
+    },
+}
+
+/// A complete backend answer whose body has not been interpreted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// The body (at most `max_response_bytes`).
+    pub bytes: Vec<u8>,
+    /// `Retry-After` of a retryable answer (5xx, 408, 429), if the backend sent a valid one.
+    pub retry_after: Option<Duration>,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+}
+
+impl RawResponse {
+    /// 2xx?
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
 /// Client for one operator process; cheap to clone (clones share connections and limiters).
 #[derive(Debug, Clone)]
 pub struct BackendClient {
     client: reqwest::Client,
+    /// The same client without the configured default headers, for third-party URLs.
+    plain: reqwest::Client,
     config: Arc<HttpConfig>,
     limiters: Arc<LimiterRegistry>,
 }
@@ -116,19 +152,31 @@ impl BackendClient {
                 value.set_sensitive(true);
             }
         }
-        let client = reqwest::Client::builder()
-            .timeout(config.request_timeout)
-            .connect_timeout(config.connect_timeout.min(config.request_timeout))
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(config.request_timeout)
+                .connect_timeout(config.connect_timeout.min(config.request_timeout))
+                .user_agent(concat!("openapi-operator-runtime/", env!("CARGO_PKG_VERSION")))
+        };
+        let startup = |e: reqwest::Error| Error::Startup {
+            what: "backend HTTP client",
+            reason: e.to_string(),
+        };
+        let client = builder()
             .redirect(redirect_policy(&config))
             .default_headers(config.default_headers.clone())
-            .user_agent(concat!("openapi-operator-runtime/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Startup {
-                what: "backend HTTP client",
-                reason: e.to_string(),
-            })?;
+            .map_err(startup)?;
+        let plain = builder()
+            .redirect(redirect_policy(&HttpConfig {
+                default_headers: HeaderMap::new(),
+                ..config.clone()
+            }))
+            .build()
+            .map_err(startup)?;
         Ok(Self {
             client,
+            plain,
             limiters: Arc::new(LimiterRegistry::new(config.limits)),
             config: Arc::new(config),
         })
@@ -148,24 +196,83 @@ impl BackendClient {
     /// [`Error::RedirectRefused`]; [`Error::BadBackendResponse`] for a body over the size limit;
     /// [`Error::MalformedResponse`] for a 2xx body that is broken JSON.
     pub async fn send(&self, method: Method, url: &str, body: Option<&Value>) -> Result<BackendResponse> {
-        let mut request = self
-            .client
+        let raw = self.send_raw(method, url, body.map(RequestBody::Json)).await?;
+        let body = decode_body(&raw.bytes).map_err(|source| Error::MalformedResponse {
+            method: method.as_str().to_owned(),
+            url: url.to_owned(),
+            status: raw.status,
+            source,
+        });
+        let body = match body {
+            Ok(body) => body,
+            Err(e) if raw.is_success() => return Err(e),
+            Err(_) => text_body(&raw.bytes),
+        };
+        Ok(BackendResponse {
+            status: raw.status,
+            body,
+            retry_after: raw.retry_after,
+        })
+    }
+
+    /// Sends one request with any [`RequestBody`] and returns the answer uninterpreted (status,
+    /// bytes, `Retry-After`). Same limits, timeouts, size limit and redirect rules as [`Self::send`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::send`], except that no body is parsed (so never [`Error::MalformedResponse`]).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<RequestBody<'_>>,
+    ) -> Result<RawResponse> {
+        self.send_with(&self.client, method, url, body).await
+    }
+
+    /// `GET`s `url` without the configured default headers (so credentials meant for the backend
+    /// never go to a third-party URL such as an Action's `spec.dataURL`), with the same limits,
+    /// timeouts, size limit and redirect rules.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::send_raw`].
+    pub async fn fetch(&self, url: &str) -> Result<RawResponse> {
+        self.send_with(&self.plain, Method::Get, url, None).await
+    }
+
+    async fn send_with(
+        &self,
+        client: &reqwest::Client,
+        method: Method,
+        url: &str,
+        body: Option<RequestBody<'_>>,
+    ) -> Result<RawResponse> {
+        let mut request = client
             .request(method.to_reqwest(), url)
             .header(header::ACCEPT, "application/json");
-        let mut bytes = None;
-        if let Some(body) = body {
-            let content_type = if method == Method::Patch {
-                "application/merge-patch+json"
-            } else {
-                "application/json"
-            };
-            let encoded = serde_json::to_vec(body).map_err(|source| Error::Serialization {
-                what: "request body",
-                source,
-            })?;
-            // Keep a copy only when it will be logged.
-            bytes = enabled!(Level::DEBUG).then(|| encoded.clone());
-            request = request.header(header::CONTENT_TYPE, content_type).body(encoded);
+        let mut logged = None;
+        match body {
+            None => {}
+            Some(RequestBody::Json(body)) => {
+                let content_type = if method == Method::Patch {
+                    "application/merge-patch+json"
+                } else {
+                    "application/json"
+                };
+                let encoded = serde_json::to_vec(body).map_err(|source| Error::Serialization {
+                    what: "request body",
+                    source,
+                })?;
+                // Keep a copy only when it will be logged.
+                logged = enabled!(Level::DEBUG).then(|| redact::body(&encoded));
+                request = request.header(header::CONTENT_TYPE, content_type).body(encoded);
+            }
+            Some(RequestBody::Bytes { content_type, bytes }) => {
+                // Forms and files may carry secrets that JSON redaction cannot see: log the size only.
+                logged = Some(format!("<{} bytes of {content_type}>", bytes.len()));
+                request = request.header(header::CONTENT_TYPE, content_type).body(bytes);
+            }
         }
         let _permit = self.limiters.acquire(url).await;
         if enabled!(Level::DEBUG) {
@@ -177,7 +284,7 @@ impl BackendClient {
                 method = method.as_str(),
                 url,
                 headers = %redact::headers(&headers),
-                body = %bytes.as_deref().map(redact::body).unwrap_or_default(),
+                body = %logged.unwrap_or_default(),
                 "backend request"
             );
         }
@@ -191,6 +298,11 @@ impl BackendClient {
             .flatten()
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let headers = enabled!(Level::DEBUG).then(|| response.headers().clone());
         let bytes = self.read_body(method, url, response).await?;
         if let Some(headers) = headers {
@@ -203,21 +315,11 @@ impl BackendClient {
                 "backend response"
             );
         }
-        let body = decode_body(&bytes).map_err(|source| Error::MalformedResponse {
-            method: method.as_str().to_owned(),
-            url: url.to_owned(),
+        Ok(RawResponse {
             status,
-            source,
-        });
-        let body = match body {
-            Ok(body) => body,
-            Err(e) if (200..300).contains(&status) => return Err(e),
-            Err(_) => text_body(&bytes),
-        };
-        Ok(BackendResponse {
-            status,
-            body,
+            bytes,
             retry_after,
+            content_type,
         })
     }
 

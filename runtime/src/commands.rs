@@ -13,7 +13,6 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing::{error, info};
 
 use crate::context::{Context, Readiness, RetryBackoff};
-use crate::endpoint::EndpointResolver;
 use crate::error::{Error, Result};
 use crate::http::{BackendClient, HttpConfig};
 use crate::limits::BackendLimits;
@@ -48,7 +47,9 @@ pub struct CrdsArgs {
 /// Options of `run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Backend base URL for CRs that do not set `spec.target.baseURL`.
+    /// Backend base URL for CRs whose `spec.target` names no source; comma-separated for several
+    /// replicas (each request then goes to every URL by default). Mutually exclusive with the
+    /// `--target-*` sources.
     #[arg(long, env = "REST_API_BASE_URL")]
     pub base_url: Option<String>,
     /// Address of the `/healthz` and `/readyz` server.
@@ -74,6 +75,9 @@ pub struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
     #[arg(long)]
     pub namespace: Option<String>,
+    /// Endpoint targeting, discovery and health probing.
+    #[command(flatten)]
+    pub targeting: Box<crate::endpoint::TargetingArgs>,
 }
 
 impl RunArgs {
@@ -257,16 +261,29 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
     let backend = BackendClient::with_config(args.http_config())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let recorder = kube::runtime::events::Recorder::new(client.clone(), op.info.name.into());
+    let endpoints = args.targeting.resolver(
+        args.base_url.as_deref(),
+        op.backend_base_path,
+        client.clone(),
+        &args.http_config(),
+        stop_rx.clone(),
+    )?;
     let ctx = Arc::new(Context {
         recorder,
         client,
         app: op.info,
         backend,
-        endpoints: EndpointResolver::new(args.base_url.clone()),
+        endpoints,
         watch_namespace: args.namespace.clone(),
         backoff: RetryBackoff::default(),
         readiness: Readiness::default(),
         shutdown: stop_rx.clone(),
+        kinds: op
+            .kinds
+            .iter()
+            .filter(|k| !matches!(k.family, KindFamily::Aggregate(_)))
+            .map(crate::operator::KindRegistration::api_resource)
+            .collect(),
     });
     let listener = tokio::net::TcpListener::bind(args.health_addr)
         .await

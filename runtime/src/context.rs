@@ -28,6 +28,9 @@ pub struct Context {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Publishes `events.k8s.io/v1` Events (reporter: the app name) on state transitions.
     pub recorder: kube::runtime::events::Recorder,
+    /// Every registered kind except Aggregate kinds (group, version, kind, plural): what the
+    /// aggregate reconciler watches and selects from.
+    pub kinds: Vec<kube::core::ApiResource>,
 }
 
 impl std::fmt::Debug for Context {

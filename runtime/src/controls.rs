@@ -56,13 +56,131 @@ pub enum OnDeletePolicy {
     Restore,
 }
 
-/// Selects the backend instance a CR is synced with.
+/// Selects the backend instance(s) a CR is synced with. Every field is optional; unset, the
+/// operator-wide flags (`--base-url`, `--target-statefulset`, `--target-deployment`,
+/// `--target-helm-release`, `--target-pod`) decide. Set one *source* (`baseURL`, `baseURLs`, `pod`,
+/// `statefulSet`, `deployment` or `helmRelease`, where `helmRelease` may be narrowed by
+/// `statefulSet` or `deployment`) to override them; `namespace`, `labels`, `podOrdinal`, `strategy`
+/// and `fanOutSuccess` refine whichever source applies. Only Ready pods with an IP are endpoints.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetSpec {
     /// Base URL of the backend API for this object, e.g. `http://petstore.default.svc:8080/api/v3`.
-    /// Overrides the operator-wide base URL.
+    /// Overrides the operator-wide target. Cannot be combined with any other source, `namespace`,
+    /// `labels` or `podOrdinal`.
     #[serde(rename = "baseURL", default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+    /// Several base URLs of replicas of one backend API. Default strategy `AllHealthy`: every
+    /// request goes to each URL and `status.responses` gets one entry per URL. Mutually exclusive
+    /// with `baseURL`.
+    #[serde(rename = "baseURLs", default, skip_serializing_if = "Vec::is_empty")]
+    pub base_urls: Vec<String>,
+    /// Name of a StatefulSet whose Ready pods serve the API (in `namespace`). Endpoints are
+    /// `<pod>.<spec.serviceName>.<namespace>.svc` with `--discovery dns` (the default) or the pod IPs
+    /// with `--discovery pod-ip`, plus `--backend-port` and `--backend-base-path`. With
+    /// `helmRelease`, picks that StatefulSet of the release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stateful_set: Option<String>,
+    /// Name of a Deployment whose Ready pods (by pod IP) serve the API (in `namespace`). With
+    /// `helmRelease`, picks that Deployment of the release. Mutually exclusive with `statefulSet`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    /// Helm release serving the API: its StatefulSet, else its Deployment (the one labelled
+    /// `app.kubernetes.io/instance=<release>` with the most replicas), else the pods labelled so.
+    /// Only that workload's pods carrying the instance label are endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm_release: Option<String>,
+    /// Name of one pod serving the API, reached by its pod IP. Cannot be combined with another
+    /// source, `labels` or `podOrdinal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// Ordinal of the StatefulSet pod to use (`<statefulSet>-<podOrdinal>`), whatever the
+    /// replica count; implies strategy `ByOrdinal`. Requires a StatefulSet: `statefulSet`, a
+    /// `helmRelease` that resolves to one, or the operator's `--target-statefulset` /
+    /// `--target-helm-release`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub pod_ordinal: Option<i32>,
+    /// Namespace of the workload or pod. Default: this CR's namespace (or the operator's
+    /// `--target-namespace` when the target comes from the operator's flags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Extra pod labels an endpoint must carry (ANDed with the workload's selector).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// How to pick among the endpoints: `RoundRobin` (default for workloads: rotate over the
+    /// healthy ones), `LeaderOnly` (StatefulSet pod 0, else the oldest Ready pod, else the first
+    /// URL; fails rather than switching), `AnyHealthy` (the first healthy endpoint in ordinal,
+    /// age or list order), `AllHealthy` (fan-out to every healthy endpoint; default for
+    /// `baseURLs`) or `ByOrdinal` (pod `podOrdinal` of a StatefulSet). Default: the operator's
+    /// `--target-strategy`, else as stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<TargetStrategy>,
+    /// With strategy `AllHealthy`: when a fan-out counts as a success. `All` endpoints (default for
+    /// writes: creates, updates, deletes and the reconcile that does them), `Any` one endpoint
+    /// (default for read-only observation), or a `Quorum` (more than half). Failed endpoints
+    /// are still reported in `status.responses`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan_out_success: Option<FanOutSuccess>,
+}
+
+/// How a CR's requests are spread over the endpoints of its target (`spec.target.strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum TargetStrategy {
+    /// One endpoint per reconcile, rotating over the healthy ones.
+    RoundRobin,
+    /// Only the leader: StatefulSet pod 0, else the oldest Ready pod, else the first URL. Fails
+    /// (and retries) while the leader is not healthy.
+    LeaderOnly,
+    /// The first healthy endpoint (ordinal, age or list order).
+    AnyHealthy,
+    /// Every healthy endpoint (fan-out), one `status.responses` entry each.
+    AllHealthy,
+    /// StatefulSet pod `spec.target.podOrdinal`.
+    ByOrdinal,
+}
+
+/// When a fan-out (strategy `AllHealthy`) counts as a success (`spec.target.fanOutSuccess`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum FanOutSuccess {
+    /// Every endpoint succeeded.
+    All,
+    /// At least one endpoint succeeded.
+    Any,
+    /// More than half of the endpoints succeeded.
+    Quorum,
+}
+
+impl FanOutSuccess {
+    /// The rule for a fan-out: `configured`, else `All` for writes and `Any` for reads.
+    pub fn effective(configured: Option<FanOutSuccess>, write: bool) -> FanOutSuccess {
+        configured.unwrap_or(if write {
+            FanOutSuccess::All
+        } else {
+            FanOutSuccess::Any
+        })
+    }
+
+    /// Whether `succeeded` successes out of `total` endpoints satisfy the rule (never with
+    /// `total == 0`).
+    pub fn is_met(self, succeeded: usize, total: usize) -> bool {
+        total > 0
+            && match self {
+                FanOutSuccess::All => succeeded == total,
+                FanOutSuccess::Any => succeeded >= 1,
+                FanOutSuccess::Quorum => succeeded * 2 > total,
+            }
+    }
+}
+
+impl TargetSpec {
+    /// A target naming only a static base URL.
+    pub fn from_base_url(url: impl Into<String>) -> Self {
+        Self {
+            base_url: Some(url.into()),
+            ..Self::default()
+        }
+    }
 }
 
 /// Periodic re-sync interval when `spec.executionInterval` is unset.

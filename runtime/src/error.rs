@@ -119,6 +119,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A Kubernetes object the spec refers to (the ConfigMap or Secret of an Action's
+    /// `spec.dataFrom`), or a key in it, does not exist. Retryable: it may be created later, and
+    /// nothing was sent to the backend.
+    #[error("{what}")]
+    MissingReference {
+        /// What is missing, e.g. `secret "x" not found in namespace "ns"`.
+        what: String,
+    },
+
     /// The backend object is gone and the API offers no way to recreate it. Terminal.
     #[error("backend object {id} not found and the API has no create operation")]
     NotRecreatable {
@@ -146,6 +155,32 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// No usable backend endpoint right now: the targeted workload or pod does not exist, none of
+    /// its pods is Ready with an IP or passes the health probe, or the watch that tracks them has
+    /// not synced yet. Retryable: endpoints follow the cluster.
+    #[error("no backend endpoint for {target}: {reason}")]
+    NoEndpoint {
+        /// What was targeted (`StatefulSet ns/petstore`).
+        target: String,
+        /// Why no endpoint is usable.
+        reason: String,
+    },
+
+    /// A fan-out (`spec.target.strategy: AllHealthy`) did not meet its success rule. Retryability,
+    /// reason and `Retry-After` are those of `first`, the first endpoint failure.
+    #[error("{succeeded}/{total} endpoints succeeded, {rule} required: {first}")]
+    FanOut {
+        /// Endpoints that succeeded.
+        succeeded: usize,
+        /// Endpoints the request went to.
+        total: usize,
+        /// The success rule (`All`, `Any`, `Quorum`).
+        rule: &'static str,
+        /// The first endpoint failure.
+        #[source]
+        first: Box<Error>,
+    },
+
     /// The operator could not start (bad flag, kubeconfig, bind address, client construction).
     #[error("startup: {what}: {reason}")]
     Startup {
@@ -164,7 +199,10 @@ impl Error {
             | Error::BackendTimeout { .. }
             | Error::BackendUnavailable { .. }
             | Error::MalformedResponse { .. }
+            | Error::MissingReference { .. }
+            | Error::NoEndpoint { .. }
             | Error::Kube { .. } => true,
+            Error::FanOut { first, .. } => first.is_retryable(),
             Error::BackendRejected { .. }
             | Error::RedirectRefused { .. }
             | Error::BadBackendResponse { .. }
@@ -187,9 +225,12 @@ impl Error {
             Error::BadBackendResponse { .. } => "bad_backend_response",
             Error::BadSpec { .. } => "bad_spec",
             Error::NotRecreatable { .. } => "not_recreatable",
+            Error::MissingReference { .. } => "missing_reference",
             Error::Kube { .. } => "kube",
             Error::Serialization { .. } => "serialization",
             Error::Startup { .. } => "startup",
+            Error::NoEndpoint { .. } => "no_endpoint",
+            Error::FanOut { .. } => "fan_out",
         }
     }
 
@@ -204,9 +245,12 @@ impl Error {
             Error::RedirectRefused { .. } => "RedirectRefused",
             Error::BadSpec { .. } => "InvalidSpec",
             Error::NotRecreatable { .. } => "NotFound",
+            Error::MissingReference { .. } => "ReferenceNotFound",
             Error::Kube { .. } => "KubernetesError",
             Error::Serialization { .. } => "SerializationError",
             Error::Startup { .. } => "StartupError",
+            Error::NoEndpoint { .. } => "EndpointUnavailable",
+            Error::FanOut { first, .. } => first.reason(),
         }
     }
 
@@ -216,6 +260,7 @@ impl Error {
             Error::BackendUnavailable { status, .. }
             | Error::BackendRejected { status, .. }
             | Error::MalformedResponse { status, .. } => Some(*status),
+            Error::FanOut { first, .. } => first.backend_status(),
             _ => None,
         }
     }
@@ -224,6 +269,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::BackendUnavailable { retry_after, .. } => *retry_after,
+            Error::FanOut { first, .. } => first.retry_after(),
             _ => None,
         }
     }
@@ -380,6 +426,12 @@ mod tests {
         assert_eq!(e.reason(), "InvalidSpec");
         assert!(e.to_string().contains("spec.executionInterval"));
         assert!(!Error::NotRecreatable { id: "1".into() }.is_retryable());
+        let e = Error::MissingReference {
+            what: "secret \"x\" not found in namespace \"ns\"".into(),
+        };
+        assert!(e.is_retryable());
+        assert_eq!(e.reason(), "ReferenceNotFound");
+        assert_eq!(e.to_string(), "secret \"x\" not found in namespace \"ns\"");
     }
 
     #[test]

@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use crate::client::{BackendClient, HttpConfig};
+pub use crate::client::{BackendClient, HttpConfig, RawResponse, RequestBody};
 use crate::error::{Error, Result};
-use crate::traits::{OperationDescriptor, ResourceDescriptor};
+use crate::traits::{OperationDescriptor, ParamBinding, ResourceDescriptor};
 
 /// Longest backend error message kept (bytes), so a huge HTML error page cannot bloat the CR status.
 pub const MAX_MESSAGE_LEN: usize = 1024;
@@ -66,6 +66,15 @@ impl Method {
             Method::Put => reqwest::Method::PUT,
             Method::Patch => reqwest::Method::PATCH,
             Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+impl From<crate::traits::ActionMethod> for Method {
+    fn from(m: crate::traits::ActionMethod) -> Self {
+        match m {
+            crate::traits::ActionMethod::Post => Method::Post,
+            crate::traits::ActionMethod::Put => Method::Put,
         }
     }
 }
@@ -222,21 +231,18 @@ pub fn build_url(
     Ok(url)
 }
 
-/// URL of `op` for an object whose serialized spec is `spec` and whose id (if known) is `id`.
+/// Values of the path parameters `bindings` that `op.path` uses, read from the serialized spec.
 ///
 /// # Errors
 ///
-/// [`Error::BadSpec`] naming the spec field when a path parameter's field is unset, or the id when
-/// the path needs one and none is known.
-pub fn operation_url(
-    base: &str,
+/// [`Error::BadSpec`] naming the spec field when a bound field is unset or empty.
+fn bound_path_values(
     op: &OperationDescriptor,
-    descriptor: &ResourceDescriptor,
+    bindings: &[ParamBinding],
     spec: &Value,
-    id: Option<&str>,
-) -> Result<String> {
-    let mut path_values: Vec<(&str, String)> = Vec::new();
-    for binding in descriptor.path_params {
+) -> Result<Vec<(&'static str, String)>> {
+    let mut path_values = Vec::new();
+    for binding in bindings {
         if !op.path.contains(&format!("{{{}}}", binding.name)) {
             continue;
         }
@@ -254,6 +260,55 @@ pub fn operation_url(
             }
         }
     }
+    Ok(path_values)
+}
+
+/// Query pairs of `op` from the serialized spec: arrays as repeated keys, unset/`null` omitted.
+fn query_pairs(op: &OperationDescriptor, spec: &Value) -> Vec<(&'static str, String)> {
+    let mut query = Vec::new();
+    for binding in op.query {
+        match spec.get(binding.field) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                query.extend(items.iter().filter_map(scalar_text).map(|v| (binding.name, v)));
+            }
+            Some(v) => query.extend(scalar_text(v).map(|v| (binding.name, v))),
+        }
+    }
+    query
+}
+
+/// URL of `op` for a Query or Action whose serialized spec is `spec`: every `{param}` filled from
+/// `path_params`, query parameters from [`OperationDescriptor::query`] (same rules as
+/// [`operation_url`]).
+///
+/// # Errors
+///
+/// [`Error::BadSpec`] naming the spec field when a path parameter's field is unset or empty.
+pub fn bound_url(
+    base: &str,
+    op: &OperationDescriptor,
+    path_params: &[ParamBinding],
+    spec: &Value,
+) -> Result<String> {
+    let path_values = bound_path_values(op, path_params, spec)?;
+    build_url(base, op.path, &path_values, &query_pairs(op, spec))
+}
+
+/// URL of `op` for an object whose serialized spec is `spec` and whose id (if known) is `id`.
+///
+/// # Errors
+///
+/// [`Error::BadSpec`] naming the spec field when a path parameter's field is unset, or the id when
+/// the path needs one and none is known.
+pub fn operation_url(
+    base: &str,
+    op: &OperationDescriptor,
+    descriptor: &ResourceDescriptor,
+    spec: &Value,
+    id: Option<&str>,
+) -> Result<String> {
+    let mut path_values = bound_path_values(op, descriptor.path_params, spec)?;
     if op.path.contains(&format!("{{{}}}", descriptor.id_param)) {
         match id.filter(|v| !v.is_empty()) {
             Some(id) => path_values.push((descriptor.id_param, id.to_owned())),
@@ -268,17 +323,7 @@ pub fn operation_url(
             }
         }
     }
-    let mut query: Vec<(&str, String)> = Vec::new();
-    for binding in op.query {
-        match spec.get(binding.field) {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(items)) => {
-                query.extend(items.iter().filter_map(scalar_text).map(|v| (binding.name, v)));
-            }
-            Some(v) => query.extend(scalar_text(v).map(|v| (binding.name, v))),
-        }
-    }
-    build_url(base, op.path, &path_values, &query)
+    build_url(base, op.path, &path_values, &query_pairs(op, spec))
 }
 
 #[cfg(test)]
@@ -286,7 +331,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::traits::ParamBinding;
 
     #[test]
     fn base_url_slashes_are_normalised() {
@@ -363,6 +407,48 @@ mod tests {
             url,
             "http://h/users/0/posts/42?tag=a%20b&tag=c&draft=false&limit=0&q=&ratio=1.5"
         );
+    }
+
+    #[test]
+    fn bound_urls_fill_path_params_and_query_without_an_id() {
+        static OP: OperationDescriptor = OperationDescriptor {
+            path: "/pet/{petId}/uploadImage",
+            query: &[
+                ParamBinding {
+                    name: "additionalMetadata",
+                    field: "additionalMetadata",
+                },
+                ParamBinding {
+                    name: "status",
+                    field: "status",
+                },
+                ParamBinding {
+                    name: "limit",
+                    field: "limit",
+                },
+                ParamBinding {
+                    name: "flag",
+                    field: "flag",
+                },
+            ],
+        };
+        let params = [ParamBinding {
+            name: "petId",
+            field: "petId",
+        }];
+        let spec = json!({"petId": 0, "additionalMetadata": "a&b=c d", "status": ["available", "sold"],
+                          "limit": 0, "flag": false});
+        assert_eq!(
+            bound_url("http://h/api/", &OP, &params, &spec).unwrap(),
+            "http://h/api/pet/0/uploadImage?additionalMetadata=a%26b%3Dc%20d&status=available&status=sold&limit=0&flag=false"
+        );
+        let spec = json!({"petId": "a/b", "additionalMetadata": ""});
+        assert_eq!(
+            bound_url("http://h", &OP, &params, &spec).unwrap(),
+            "http://h/pet/a%2Fb/uploadImage?additionalMetadata="
+        );
+        let err = bound_url("http://h", &OP, &params, &json!({"petId": ""})).unwrap_err();
+        assert!(err.to_string().contains("spec.petId"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod aggregate;
+pub mod body;
 pub mod cel;
 pub mod client;
 pub mod commands;
@@ -20,7 +21,9 @@ pub mod finalizer;
 pub mod http;
 pub mod limits;
 pub mod operator;
+pub mod payload;
 pub mod query;
+pub mod reconciler;
 pub mod redact;
 pub mod resource;
 pub mod run_status;
@@ -29,9 +32,13 @@ pub mod status;
 pub mod telemetry;
 pub mod traits;
 
+#[cfg(test)]
+mod test_support;
+
 pub use aggregate::{AggregateSpec, AggregateStatus};
 pub use controls::{
-    BinaryPayload, DataSource, KeyRef, OnDeletePolicy, ResourceControls, RunControls, TargetSpec,
+    BinaryPayload, DataSource, FanOutSuccess, KeyRef, OnDeletePolicy, ResourceControls, RunControls,
+    TargetSpec, TargetStrategy,
 };
 pub use error::{Error, Result};
 pub use operator::{AppInfo, Operator};

@@ -97,6 +97,9 @@ pub struct Operator {
     pub info: AppInfo,
     /// Registered kinds, in registration order.
     pub kinds: Vec<KindRegistration>,
+    /// Path prefix of the API on discovered backend endpoints (the path of the OpenAPI spec's
+    /// `servers[0].url`, e.g. `/api/v3`); `--backend-base-path` overrides it. `None`: no prefix.
+    pub backend_base_path: Option<&'static str>,
 }
 
 impl Operator {
@@ -105,7 +108,16 @@ impl Operator {
         Self {
             info,
             kinds: Vec::new(),
+            backend_base_path: None,
         }
+    }
+
+    /// Sets [`Operator::backend_base_path`]: the API's path prefix on discovered endpoints (the
+    /// path of the spec's `servers[0].url`, e.g. `/api/v3`).
+    #[must_use]
+    pub fn with_backend_base_path(mut self, path: &'static str) -> Self {
+        self.backend_base_path = Some(path);
+        self
     }
 
     /// Registers a Resource kind, reconciled by the generic resource reconciler.

@@ -42,6 +42,18 @@
 //!   (`Warning` for `Failed`) and on delete cleanup (`Deleted`, `Restored`, `Orphaned`); never for a
 //!   reconcile that leaves the state unchanged. Publishing failures are only logged.
 //!
+//! # Endpoints (`spec.target`)
+//!
+//! Each reconcile resolves the CR's endpoints ([`crate::endpoint`]). With one endpoint the flow
+//! above runs against it. With a fan-out (`strategy: AllHealthy`) it runs against each endpoint in
+//! turn: drift is compared per endpoint, writes and deletes go to every endpoint, the id learnt on
+//! the first is sent in the body of creates on the others (an endpoint that assigns another id
+//! fails), `status.responses` holds one entry per endpoint and `status.response` the first
+//! success. The reconcile succeeds per `spec.target.fanOutSuccess` (default `All`; `Any` for
+//! `readOnly`), otherwise it fails with the first endpoint failure (retryable if any is).
+//! Endpoints that are not Ready or fail their health probe at that moment are skipped, including
+//! at delete time: fan-out assumes replicas of one API that agree on ids.
+//!
 //! # Guarantees
 //!
 //! - **A backend object the operator did not create is never deleted** unless the CR says
@@ -88,7 +100,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
 use serde_json::Value;
@@ -97,9 +109,11 @@ use tracing::{debug, info, instrument, warn};
 use crate::context::{Context, MAX_RETRY_AFTER_DELAY, retry_note};
 use crate::controls::{OnDeletePolicy, ResourceControls};
 use crate::drift;
+use crate::endpoint::{EndpointSet, fan_out};
 use crate::error::{Error, Result};
 use crate::finalizer;
 use crate::http::{BackendResponse, Method, operation_url};
+use crate::reconciler::{object_key as uid, publish_event};
 use crate::status::{self, EndpointResponse, Phase, ResourceState, ResourceStatus};
 use crate::traits::{ResourceDescriptor, RestResource, UpdateMethod};
 
@@ -190,13 +204,6 @@ pub fn error_policy<K: RestResource>(obj: Arc<K>, error: &Error, ctx: Arc<Contex
     Action::requeue(ctx.backoff.next_delay(&uid(&*obj), None))
 }
 
-fn uid<K: Resource>(obj: &K) -> String {
-    obj.meta()
-        .uid
-        .clone()
-        .unwrap_or_else(|| format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()))
-}
-
 /// Where our finalizer stands on an object, matched exhaustively by [`reconcile`].
 struct FinalizerState {
     index: Option<usize>,
@@ -280,22 +287,6 @@ async fn apply<K: RestResource>(api: &Api<K>, obj: &K, ctx: &Context, has_finali
     Ok(action)
 }
 
-/// Publishes a Kubernetes Event about `obj` (only called on state transitions). Failures are
-/// logged, never returned: events are diagnostics.
-async fn publish_event<K: RestResource>(obj: &K, ctx: &Context, type_: EventType, reason: &str, note: &str) {
-    let event = Event {
-        type_,
-        reason: reason.to_owned(),
-        // The API server caps an Event note at 1 KiB.
-        note: Some(note.chars().take(1000).collect()),
-        action: "Reconcile".to_owned(),
-        secondary: None,
-    };
-    if let Err(error) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
-        warn!(%error, reason, "could not publish event");
-    }
-}
-
 /// Whether deleting the CR will require backend work (and so our finalizer): never in read-only
 /// mode; a `DELETE` of an object the operator created (unless `onDelete` says otherwise) or of an
 /// adopted one with an explicit `onDelete: Delete`; a `Restore` of a recorded original state.
@@ -318,18 +309,88 @@ fn retrying(error: &Error, delay: Duration) -> Phase {
     phase
 }
 
-/// Talks to the backend and records what it learnt in `next`. Sets `read` when a GET answered.
+/// Resolves the CR's endpoints ([`crate::endpoint`]) and syncs the backend object with the one
+/// endpoint, or with each of them in turn when fanning out (`spec.target.strategy: AllHealthy`):
+/// reads compare every endpoint (drift per endpoint), writes go to every endpoint,
+/// `status.responses` gets one entry per endpoint and `status.response` the first successful one.
+/// The fan-out succeeds per `spec.target.fanOutSuccess` (default `All`; `Any` for readOnly CRs).
+/// Once an id is known it is written into the body of creates on every endpoint so that all
+/// endpoints hold the object under one id; an endpoint that assigns another id fails.
 async fn sync_object<K: RestResource>(
     obj: &K,
     ctx: &Context,
     next: &mut ResourceStatus,
     read: &mut bool,
 ) -> Result<Phase> {
-    let desc = K::DESCRIPTOR;
     let spec = spec_json(obj)?;
-    let base = ctx.endpoints.resolve(obj.controls().target.as_ref())?;
-    let desired = drift::desired_body(&spec, desc);
-    let named_id = spec_id(&spec, desc);
+    let set = endpoints_of(obj, ctx).await?;
+    if !set.fan_out {
+        next.responses.clear();
+        return sync_at(obj, ctx, next, read, set.first(), &spec).await;
+    }
+    let controls = obj.controls();
+    let rule = set.rule(!controls.is_read_only() && !controls.is_paused());
+    let prior_drift = next.drift_detected;
+    let mut drift_left = false;
+    let (mut results, mut responses) = (Vec::new(), Vec::new());
+    for endpoint in &set.endpoints {
+        let known = next.external_id.clone().filter(|id| !id.is_empty());
+        let sample = next.response.as_ref().and_then(|r| r.data.clone());
+        let spec = fan_out::spec_with_id(&spec, K::DESCRIPTOR.id_field, known.as_deref(), sample.as_ref());
+        next.drift_detected = prior_drift;
+        next.response = None;
+        let mut result = sync_at(obj, ctx, next, read, &endpoint.base_url, &spec).await;
+        if let (Some(known), Some(assigned)) = (&known, &next.external_id)
+            && known != assigned
+        {
+            let reason = format!(
+                "{} holds the object as id {assigned} but the other endpoints use {known}; fan-out needs endpoints that agree on ids",
+                endpoint.base_url
+            );
+            next.external_id = Some(known.clone());
+            result = Err(Error::BadBackendResponse { reason });
+        }
+        drift_left |= next.drift_detected == Some(true);
+        responses.push(fan_out::target_response(
+            endpoint,
+            next.response.take(),
+            result.as_ref().err(),
+        ));
+        results.push(result);
+    }
+    next.drift_detected = Some(drift_left).filter(|d| *d || prior_drift.is_some() || *read);
+    next.response = responses
+        .iter()
+        .find(|r| r.success)
+        .or(responses.first())
+        .map(fan_out::endpoint_response);
+    let successes = fan_out::settle(results, rule);
+    let phase = successes.map(|ok| fan_out::merge_phases(&set.endpoints, ok, &responses));
+    next.responses = responses;
+    phase
+}
+
+/// The endpoints of `obj`'s backend.
+async fn endpoints_of<K: RestResource>(obj: &K, ctx: &Context) -> Result<EndpointSet> {
+    let namespace = obj.namespace().unwrap_or_default();
+    ctx.endpoints
+        .endpoints(obj.controls().target.as_ref(), &namespace)
+        .await
+}
+
+/// Syncs the backend object at `base` (one endpoint) and records what it learnt in `next`. Sets
+/// `read` when a GET answered.
+async fn sync_at<K: RestResource>(
+    obj: &K,
+    ctx: &Context,
+    next: &mut ResourceStatus,
+    read: &mut bool,
+    base: &str,
+    spec: &Value,
+) -> Result<Phase> {
+    let desc = K::DESCRIPTOR;
+    let desired = drift::desired_body(spec, desc);
+    let named_id = spec_id(spec, desc);
     let id = named_id
         .clone()
         .or_else(|| next.external_id.clone().filter(|id| !id.is_empty()));
@@ -345,7 +406,7 @@ async fn sync_object<K: RestResource>(
     let observed = match &id {
         None => None,
         Some(id) => {
-            let url = operation_url(&base, &desc.read, desc, &spec, Some(id))?;
+            let url = operation_url(base, &desc.read, desc, spec, Some(id))?;
             let resp = send(ctx, next, Method::Get, &url, None).await?;
             *read = true;
             match resp.status {
@@ -369,7 +430,7 @@ async fn sync_object<K: RestResource>(
                 None => "paused; no backend object yet, not creating it".to_owned(),
             }));
         }
-        return create(ctx, desc, &base, &spec, &desired, id, next).await;
+        return create(ctx, desc, base, spec, &desired, id, next).await;
     };
     let id = id.unwrap_or_default();
     record_success(next, &observed);
@@ -433,7 +494,7 @@ async fn sync_object<K: RestResource>(
         UpdateMethod::Put | UpdateMethod::Post => drift::merge_for_update(&observed.body, &desired),
     };
     let method = Method::from(update.method);
-    let url = operation_url(&base, &update.operation, desc, &spec, Some(&id))?;
+    let url = operation_url(base, &update.operation, desc, spec, Some(&id))?;
     let resp = send(ctx, next, method, &url, Some(&body)).await?;
     if !resp.is_success() {
         return Err(record_failure(next, &resp, method, &url));
@@ -692,15 +753,14 @@ async fn restore_backend<K: RestResource>(
             }
         }
     }
-    let base = ctx.endpoints.resolve(obj.controls().target.as_ref())?;
-    let method = Method::from(update.method);
-    let url = operation_url(&base, &update.operation, desc, &spec, Some(&id))?;
-    let resp = send(ctx, next, method, &url, Some(&body)).await?;
-    if resp.is_success() {
-        info!(%id, status = resp.status, "restored the backend object's original state");
-        return Ok(());
-    }
-    Err(record_failure(next, &resp, method, &url))
+    let request = CleanupRequest {
+        method: Method::from(update.method),
+        operation: &update.operation,
+        body: Some(&body),
+        spec: &spec,
+        id: &id,
+    };
+    on_each_endpoint(obj, ctx, next, &request).await
 }
 
 async fn delete_backend<K: RestResource>(obj: &K, ctx: &Context, next: &mut ResourceStatus) -> Result<()> {
@@ -712,14 +772,82 @@ async fn delete_backend<K: RestResource>(obj: &K, ctx: &Context, next: &mut Reso
         info!("no id known; nothing to delete");
         return Ok(());
     };
-    let base = ctx.endpoints.resolve(obj.controls().target.as_ref())?;
-    let url = operation_url(&base, &op, desc, &spec, Some(&id))?;
-    let resp = send(ctx, next, Method::Delete, &url, None).await?;
-    if resp.is_success() || resp.status == 404 {
-        info!(%id, status = resp.status, "deleted backend object");
-        return Ok(());
+    let request = CleanupRequest {
+        method: Method::Delete,
+        operation: &op,
+        body: None,
+        spec: &spec,
+        id: &id,
+    };
+    on_each_endpoint(obj, ctx, next, &request).await
+}
+
+/// A delete or restore request, sent to one or every endpoint by [`on_each_endpoint`].
+struct CleanupRequest<'a> {
+    method: Method,
+    operation: &'a crate::traits::OperationDescriptor,
+    body: Option<&'a Value>,
+    spec: &'a Value,
+    id: &'a str,
+}
+
+impl CleanupRequest<'_> {
+    /// Sends the request to `base`: a `DELETE` succeeds on `2xx` and `404`, a restore on `2xx`.
+    async fn send_to<K: RestResource>(
+        &self,
+        ctx: &Context,
+        next: &mut ResourceStatus,
+        base: &str,
+    ) -> Result<()> {
+        let (method, id) = (self.method, self.id);
+        let url = operation_url(base, self.operation, K::DESCRIPTOR, self.spec, Some(id))?;
+        let resp = send(ctx, next, method, &url, self.body).await?;
+        match method {
+            Method::Delete if resp.is_success() || resp.status == 404 => {
+                info!(%id, base, status = resp.status, "deleted backend object");
+                Ok(())
+            }
+            _ if method != Method::Delete && resp.is_success() => {
+                info!(%id, base, status = resp.status, "restored the backend object's original state");
+                Ok(())
+            }
+            _ => Err(record_failure(next, &resp, method, &url)),
+        }
     }
-    Err(record_failure(next, &resp, Method::Delete, &url))
+}
+
+/// Sends a cleanup request to the endpoint of `obj`, or to each endpoint when fanning out; a
+/// fan-out succeeds per the write rule of `spec.target.fanOutSuccess` (default `All`: a failure
+/// on any endpoint keeps the finalizer) and records `status.responses`, with `status.response`
+/// the first failure.
+async fn on_each_endpoint<K: RestResource>(
+    obj: &K,
+    ctx: &Context,
+    next: &mut ResourceStatus,
+    request: &CleanupRequest<'_>,
+) -> Result<()> {
+    let set = endpoints_of(obj, ctx).await?;
+    if !set.fan_out {
+        return request.send_to::<K>(ctx, next, set.first()).await;
+    }
+    let (mut results, mut responses) = (Vec::new(), Vec::new());
+    for endpoint in &set.endpoints {
+        next.response = None;
+        let result = request.send_to::<K>(ctx, next, &endpoint.base_url).await;
+        responses.push(fan_out::target_response(
+            endpoint,
+            next.response.take(),
+            result.as_ref().err(),
+        ));
+        results.push(result);
+    }
+    next.response = responses
+        .iter()
+        .find(|r| !r.success)
+        .or(responses.first())
+        .map(fan_out::endpoint_response);
+    next.responses = responses;
+    fan_out::settle(results, set.rule(true)).map(|_| ())
 }
 
 #[cfg(test)]

@@ -303,6 +303,7 @@ fn context(client: kube::Client, base_url: &str) -> Arc<Context> {
         readiness: Readiness::default(),
         shutdown: tokio::sync::watch::channel(false).1,
         recorder: kube::runtime::events::Recorder::new(client.clone(), APP.name.into()),
+        kinds: Vec::new(),
     })
 }
 

@@ -75,6 +75,11 @@ pub struct ResourceStatus {
     /// The backend's answer to the last request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<EndpointResponse>,
+    /// With fan-out (`spec.target.strategy: AllHealthy`): the answer of each endpoint to the last
+    /// reconcile, in endpoint order (`response` then holds the first successful one). Empty
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responses: Vec<crate::run_status::TargetResponse>,
     /// The backend object exactly as first seen when the operator adopted it (the CR named the id
     /// of an object that already existed). Recorded once and never overwritten; `onDelete: Restore`
     /// writes it back. Stored as-is so that it can be restored (secret-looking fields are redacted
@@ -175,32 +180,101 @@ pub fn conditions(
     previous: &[Condition],
     now: &Time,
 ) -> Vec<Condition> {
-    let ready = matches!(phase.state, ResourceState::Synced | ResourceState::Observed);
-    let reconciling = matches!(phase.state, ResourceState::Pending | ResourceState::Syncing)
-        || (phase.state == ResourceState::Failed && !phase.stalled);
-    let stalled = phase.state == ResourceState::Failed && phase.stalled;
+    let flags = Kstatus {
+        ready: matches!(phase.state, ResourceState::Synced | ResourceState::Observed),
+        reconciling: matches!(phase.state, ResourceState::Pending | ResourceState::Syncing)
+            || (phase.state == ResourceState::Failed && !phase.stalled),
+        stalled: phase.state == ResourceState::Failed && phase.stalled,
+        reason: phase.reason,
+        message: &phase.message,
+    };
+    kstatus_conditions(&flags, generation, previous, now)
+}
+
+/// The three kstatus flags plus the reason and message all three conditions share; the input of
+/// [`kstatus_conditions`] for every reconciler family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kstatus<'a> {
+    /// `Ready=True`.
+    pub ready: bool,
+    /// `Reconciling=True`: work is pending or being retried without a spec change.
+    pub reconciling: bool,
+    /// `Stalled=True`: only a spec (or backend) change can help.
+    pub stalled: bool,
+    /// CamelCase reason.
+    pub reason: &'a str,
+    /// Human-readable message.
+    pub message: &'a str,
+}
+
+/// `Ready`, `Reconciling` and `Stalled` from `flags`, each via [`condition`].
+pub fn kstatus_conditions(
+    flags: &Kstatus<'_>,
+    generation: Option<i64>,
+    previous: &[Condition],
+    now: &Time,
+) -> Vec<Condition> {
     [
-        ("Ready", ready),
-        ("Reconciling", reconciling),
-        ("Stalled", stalled),
+        ("Ready", flags.ready),
+        ("Reconciling", flags.reconciling),
+        ("Stalled", flags.stalled),
     ]
     .into_iter()
-    .map(|(type_, on)| {
-        let status = if on { TRUE } else { FALSE };
-        let last_transition_time = previous
-            .iter()
-            .find(|c| c.type_ == type_ && c.status == status)
-            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
-        Condition {
-            type_: type_.to_owned(),
-            status: status.to_owned(),
-            reason: phase.reason.to_owned(),
-            message: phase.message.clone(),
-            observed_generation: generation,
-            last_transition_time,
-        }
-    })
+    .map(|(type_, on)| condition(type_, on, flags.reason, flags.message, generation, previous, now))
     .collect()
+}
+
+/// One condition, keeping its `lastTransitionTime` from `previous` when its status is unchanged.
+pub fn condition(
+    type_: &str,
+    on: bool,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    previous: &[Condition],
+    now: &Time,
+) -> Condition {
+    let status = if on { TRUE } else { FALSE };
+    let last_transition_time = previous
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == status)
+        .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+    Condition {
+        type_: type_.to_owned(),
+        status: status.to_owned(),
+        reason: reason.to_owned(),
+        message: message.to_owned(),
+        observed_generation: generation,
+        last_transition_time,
+    }
+}
+
+/// Whether `conditions` holds `type_` with status `True`.
+pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
+    conditions.iter().any(|c| c.type_ == type_ && c.status == TRUE)
+}
+
+/// [`status_patch`] for any status type: the JSON merge patch `{"status": …}` turning `current`
+/// into `next`, or `None` when they serialize equally (no write at all).
+///
+/// # Errors
+///
+/// [`crate::error::Error::Serialization`] if a status cannot be serialized (not expected).
+pub fn merge_patch_of<S: Serialize>(
+    current: Option<&S>,
+    next: &S,
+) -> crate::error::Result<Option<serde_json::Value>> {
+    let to_json = |s: &S| {
+        serde_json::to_value(s).map_err(|source| crate::error::Error::Serialization {
+            what: "status",
+            source,
+        })
+    };
+    let old = current
+        .map(to_json)
+        .transpose()?
+        .unwrap_or_else(|| serde_json::json!({}));
+    Ok(merge_diff(&old, &to_json(next)?).map(|d| serde_json::json!({ "status": d })))
 }
 
 /// The current time, truncated to whole seconds (the precision `Time` is stored with, so a value
