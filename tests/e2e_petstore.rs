@@ -369,14 +369,23 @@ async fn generated_manifests_install_with_kubectl() -> Result<()> {
         )?;
         let mut names: Vec<&str> = listed.lines().collect();
         names.sort_unstable();
-        assert_eq!(
-            names,
-            [
-                "order.petstore.example.com/sample-order",
-                "pet.petstore.example.com/sample-pet",
-                "user.petstore.example.com/sample-user"
-            ]
-        );
+        // Every sample applies (one per kind) and the `petstore` category lists every kind.
+        let mut expected: Vec<String> = std::fs::read_dir(example.join("samples"))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let file = e.file_name().to_string_lossy().into_owned();
+                let singular = file.strip_suffix(".yaml")?.to_owned();
+                let crd = std::fs::read_to_string(e.path()).ok()?;
+                let kind = crd.lines().find_map(|l| l.strip_prefix("kind: "))?.to_owned();
+                Some(format!(
+                    "{}.petstore.example.com/sample-{singular}",
+                    kind.to_ascii_lowercase()
+                ))
+            })
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(expected.len(), 11, "{expected:?}");
+        assert_eq!(names, expected);
     }
     env.cleanup().await
 }

@@ -17,10 +17,15 @@ pub const WAIT: Duration = Duration::from_secs(30);
 
 /// The ApiResource of a Petstore kind.
 pub fn resource(kind: &str, plural: &str) -> ApiResource {
+    resource_in(GROUP, kind, plural)
+}
+
+/// The ApiResource of a kind of the generated operator whose API group is `group`.
+pub fn resource_in(group: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource {
-        group: GROUP.into(),
+        group: group.into(),
         version: VERSION.into(),
-        api_version: format!("{GROUP}/{VERSION}"),
+        api_version: format!("{group}/{VERSION}"),
         kind: kind.into(),
         plural: plural.into(),
     }
@@ -32,16 +37,29 @@ pub struct Scenario {
     pub env: Env,
     /// The operator process.
     pub operator: OperatorProcess,
+    /// API group of the operator's kinds.
+    pub group: &'static str,
 }
 
 impl Scenario {
     /// Starts an environment, installs the Petstore CRDs and runs the operator; checks `/healthz`
     /// and waits for `/readyz`.
     pub async fn start(name: &str) -> Result<Scenario> {
+        Self::start_with(name, "petstore", "petstore-operator", GROUP).await
+    }
+
+    /// Like [`Scenario::start`] for another generated example: `generated-examples/<example>`, its
+    /// operator binary and API group (same backend).
+    pub async fn start_with(
+        name: &str,
+        example: &str,
+        binary: &str,
+        group: &'static str,
+    ) -> Result<Scenario> {
         let env = Env::start(name).await?;
-        env.apply_crds(&repo_root().join("generated-examples/petstore/deploy/crds"))
+        env.apply_crds(&repo_root().join(format!("generated-examples/{example}/deploy/crds")))
             .await?;
-        let operator = env.spawn_operator(&workspace_binary("petstore-operator")?, &[])?;
+        let operator = env.spawn_operator(&workspace_binary(binary)?, &[])?;
         // The process serves /healthz at once and /readyz once every kind's watch has listed.
         let health = operator.health_addr().await?;
         let http = reqwest::Client::new();
@@ -53,7 +71,7 @@ impl Scenario {
         })
         .await
         .context("/readyz never became 200")?;
-        Ok(Scenario { env, operator })
+        Ok(Scenario { env, operator, group })
     }
 
     /// A dynamic API for `kind`/`plural` in the scenario namespace.
@@ -61,14 +79,14 @@ impl Scenario {
         Api::namespaced_with(
             self.env.client.clone(),
             &self.env.namespace,
-            &resource(kind, plural),
+            &resource_in(self.group, kind, plural),
         )
     }
 
     /// Creates a `kind` CR named `name` with `spec`.
     pub async fn create(&self, kind: &str, plural: &str, name: &str, spec: Value) -> Result<DynamicObject> {
         let obj: DynamicObject = serde_json::from_value(json!({
-            "apiVersion": format!("{GROUP}/{VERSION}"),
+            "apiVersion": format!("{}/{VERSION}", self.group),
             "kind": kind,
             "metadata": {"name": name, "namespace": self.env.namespace},
             "spec": spec,

@@ -12,6 +12,7 @@ pub const APP: ::openapi_operator_runtime::operator::AppInfo = ::openapi_operato
 /// The operator with every kind registered.
 pub fn operator() -> ::openapi_operator_runtime::operator::Operator {
     ::openapi_operator_runtime::operator::Operator::new(APP)
+        .with_backend_base_path("/api/v3")
         .resource::<resources::Pet>()
         .resource::<resources::Order>()
         .resource::<resources::User>()

@@ -39,6 +39,7 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
             .first()
             .map(|s| s.url.clone())
             .filter(|u| u.starts_with("http")),
+        base_path: api.servers.first().and_then(|s| server_path(&s.url)),
     };
     let endpoints = endpoints(api);
 
@@ -175,6 +176,17 @@ fn aggregate_crd(info: &ApiInfo, config: &Config, kind: &str, others: &[Crd]) ->
         fields: Vec::new(),
         kind: CrdKind::Aggregate,
     }
+}
+
+/// The path of a server URL (`https://h/api/v3` → `/api/v3`, `/v2/` → `/v2`); `None` for `/`, an
+/// empty path, or a path with `{variables}` (they have no value to substitute).
+fn server_path(url: &str) -> Option<String> {
+    let rest = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => url,
+    };
+    let path = rest.split(['?', '#']).next().unwrap_or("").trim_end_matches('/');
+    (path.starts_with('/') && !path.contains('{')).then(|| path.to_owned())
 }
 
 fn first_paragraph(text: &str) -> Option<String> {
@@ -466,6 +478,18 @@ components:
         let text = err.to_string();
         assert!(text.starts_with("test.yaml#/paths: no kind found"), "{text}");
         assert!(text.contains("DELETE /status/{id} ("), "{text}");
+    }
+
+    #[test]
+    fn server_paths() {
+        assert_eq!(
+            server_path("https://petstore3.swagger.io/api/v3").as_deref(),
+            Some("/api/v3")
+        );
+        assert_eq!(server_path("/v2/").as_deref(), Some("/v2"));
+        assert_eq!(server_path("http://h:8080"), None);
+        assert_eq!(server_path("http://h/"), None);
+        assert_eq!(server_path("https://{region}.h/{version}"), None);
     }
 
     #[test]

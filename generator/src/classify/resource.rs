@@ -406,7 +406,7 @@ fn build_one<'a>(
             )
         }),
         fields,
-        kind: CrdKind::Resource(ResourceOps {
+        kind: CrdKind::Resource(Box::new(ResourceOps {
             id_param: c.id_param.clone(),
             id_field: Some(id_field),
             path_params,
@@ -416,7 +416,7 @@ fn build_one<'a>(
             delete,
             body_fields,
             read_only_fields: read_only,
-        }),
+        })),
     };
     (crd, used)
 }

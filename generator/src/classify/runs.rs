@@ -513,36 +513,33 @@ fn action_body<'a>(
             }
         }
         let ty = converter.type_of(component.as_deref(), schema, &c.kind, "Body", Some(module));
-        return match structural(ty) {
-            ty => {
-                let name = if matches!(ty, TypeRef::Array(_)) {
-                    "items"
-                } else {
-                    "body"
-                };
-                let field = Field {
-                    json_name: name.to_owned(),
-                    rust_name: name.to_owned(),
-                    ty,
-                    required: body.required,
-                    description: Some(
-                        body.description
-                            .as_deref()
-                            .map(str::trim)
-                            .filter(|d| !d.is_empty())
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| "The request body.".to_owned()),
-                    ),
-                    format: None,
-                    example: None,
-                    default: None,
-                    source: FieldSource::Body,
-                };
-                fields.push(field);
-                ActionBody::JsonField {
-                    field: name.to_owned(),
-                }
-            }
+        let ty = structural(ty);
+        let name = if matches!(ty, TypeRef::Array(_)) {
+            "items"
+        } else {
+            "body"
+        };
+        let field = Field {
+            json_name: name.to_owned(),
+            rust_name: name.to_owned(),
+            ty,
+            required: body.required,
+            description: Some(
+                body.description
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| "The request body.".to_owned()),
+            ),
+            format: None,
+            example: None,
+            default: None,
+            source: FieldSource::Body,
+        };
+        fields.push(field);
+        return ActionBody::JsonField {
+            field: name.to_owned(),
         };
     }
     let object_schema = |media: &'a openapiv3::MediaType| {

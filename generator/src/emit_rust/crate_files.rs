@@ -30,6 +30,10 @@ pub(super) fn lib_rs(model: &Model) -> Result<TokenStream> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let base_path = a
+        .base_path
+        .as_ref()
+        .map(|p| quote! { .with_backend_base_path(#p) });
     Ok(quote! {
         #![doc = #doc]
 
@@ -47,6 +51,7 @@ pub(super) fn lib_rs(model: &Model) -> Result<TokenStream> {
         /// The operator with every kind registered.
         pub fn operator() -> ::openapi_operator_runtime::operator::Operator {
             ::openapi_operator_runtime::operator::Operator::new(APP)
+                #base_path
                 #(#registrations)*
         }
     })

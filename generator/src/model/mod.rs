@@ -48,6 +48,9 @@ pub struct ApiInfo {
     pub crate_name: String,
     /// Default backend base URL (first `servers` entry), used in docs and the Deployment placeholder.
     pub server_url: Option<String>,
+    /// Path of the first `servers` entry (`/api/v3`), absolute or relative URL alike; `None` when
+    /// it is empty or `/`. The API's prefix on backend endpoints discovered from workloads.
+    pub base_path: Option<String>,
 }
 
 /// One CRD.
@@ -74,7 +77,7 @@ pub struct Crd {
 #[serde(tag = "family")]
 pub enum CrdKind {
     /// A REST object kept in sync (create/read/update/delete).
-    Resource(ResourceOps),
+    Resource(Box<ResourceOps>),
     /// A `GET` run once per spec change or periodically; results in the status.
     Query(QueryOps),
     /// A `POST`/`PUT` run once per spec change or periodically.
