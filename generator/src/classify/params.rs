@@ -3,7 +3,7 @@
 
 use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, PathItem};
 
-use super::schema::{SchemaConverter, clean, field_from};
+use super::schema::{SchemaConverter, clean};
 use crate::model::naming;
 use crate::model::types::{Field, FieldSource, TypeRef};
 use crate::parse::resolve;
@@ -91,7 +91,7 @@ pub(super) fn param_field<'a>(
     let mut field = match schema.and_then(|s| resolve::schema(api, s).map(|(_, resolved)| (s, resolved))) {
         Some((s, resolved)) => {
             let ty = converter.param_type(s, kind, name);
-            field_from(name, rust_name, ty, true, resolved, source)
+            converter.field_from(name, rust_name, ty, true, resolved, source)
         }
         None => Field {
             json_name: name.to_owned(),
@@ -103,6 +103,7 @@ pub(super) fn param_field<'a>(
             example: None,
             default: None,
             source,
+            validation: Default::default(),
         },
     };
     if let Some(d) = data {

@@ -1,10 +1,12 @@
 //! Named types and fields → tokens: serde renames, `Option` for optional fields, docs + explicit schemars descriptions.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
+use serde_json::{Map, Value};
 
 use super::docs::doc_lines;
 use crate::error::{Error, Result};
+use crate::model::types::{UnionVariant, Validation};
 use crate::model::{Field, TypeDef, TypeDefKind, TypeRef, TypeSpace};
 
 /// Parses an identifier the IR already validated (`r#type` included).
@@ -95,20 +97,26 @@ pub fn field(field: &Field, types: &TypeSpace, module: Option<&str>) -> Result<T
             quote! { #[serde(default, skip_serializing_if = "Option::is_none")] },
         )
     };
-    let format = match &field.format {
-        Some(f) => quote! { #[schemars(extend("format" = #f))] },
-        None => quote! {},
-    };
     let json_schema = if field.ty == TypeRef::Json {
         quote! { #[schemars(schema_with = "::openapi_operator_runtime::schema::preserve_unknown_fields")] }
     } else {
         quote! {}
     };
+    let extend = extensions(field);
+    let extend = if extend.is_empty() {
+        quote! {}
+    } else {
+        let pairs = extend.iter().map(|(k, v)| {
+            let v = json_tokens(v);
+            quote! { #k = #v }
+        });
+        quote! { #[schemars(extend(#(#pairs),*))] }
+    };
     Ok(quote! {
         #docs
         #rename
         #optional
-        #format
+        #extend
         #json_schema
         pub #name: #ty,
     })
@@ -156,6 +164,166 @@ pub fn type_def(def: &TypeDef, types: &TypeSpace) -> Result<TokenStream> {
                     #(#variants)*
                 }
             })
+        }
+        TypeDefKind::Union {
+            variants,
+            discriminator,
+            schema: union_schema,
+        } => union_def(
+            def,
+            variants,
+            discriminator.as_deref(),
+            union_schema.keywords(),
+            types,
+        ),
+    }
+}
+
+/// A `oneOf`/`anyOf` union: an untagged enum (deserialized by the discriminator when there is one)
+/// with a hand-written `JsonSchema` impl returning its structural CRD schema.
+fn union_def(
+    def: &TypeDef,
+    variants: &[UnionVariant],
+    discriminator: Option<&str>,
+    mut keywords: Map<String, Value>,
+    types: &TypeSpace,
+) -> Result<TokenStream> {
+    let name = ident(&def.name)?;
+    let type_name = &def.name;
+    let module = def.module.as_deref();
+    let mut docs_text = def.description.clone().unwrap_or_default();
+    if !docs_text.is_empty() {
+        docs_text.push_str("\n\n");
+    }
+    docs_text.push_str(
+        "The CRD schema is structural rather than a list of alternatives (Kubernetes rejects `anyOf` \
+         with types); the Rust type keeps the alternatives.",
+    );
+    let docs = rustdoc(Some(&docs_text));
+    let arms = variants
+        .iter()
+        .map(|v| {
+            let id = ident(&v.ident)?;
+            let ty = rust_type(&v.ty, types, module)?;
+            Ok(quote! { #id(#ty), })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(d) = &def.description {
+        keywords.insert("description".to_owned(), Value::String(d.clone()));
+    }
+    let schema = json_tokens(&Value::Object(keywords));
+    let schema_impl = quote! {
+        impl ::schemars::JsonSchema for #name {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(#type_name)
+            }
+            fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                ::schemars::json_schema!(#schema)
+            }
+        }
+    };
+    let Some(property) = discriminator else {
+        return Ok(quote! {
+            #docs
+            #[derive(::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq)]
+            #[serde(untagged)]
+            pub enum #name {
+                #(#arms)*
+            }
+            #schema_impl
+        });
+    };
+    let dispatch = variants
+        .iter()
+        .map(|v| {
+            let id = ident(&v.ident)?;
+            let tags = &v.tags;
+            Ok(quote! {
+                #(Some(#tags))|* => ::serde_json::from_value(value).map(Self::#id).map_err(::serde::de::Error::custom),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let unknown = format!(
+        "unknown {} {{tag:?}}",
+        property.replace('{', "{{").replace('}', "}}")
+    );
+    Ok(quote! {
+        #docs
+        #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+        #[serde(untagged)]
+        pub enum #name {
+            #(#arms)*
+        }
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)?;
+                let tag = value.get(#property).and_then(::serde_json::Value::as_str).map(str::to_owned);
+                match tag.as_deref() {
+                    #(#dispatch)*
+                    _ => Err(::serde::de::Error::custom(format!(#unknown))),
+                }
+            }
+        }
+        #schema_impl
+    })
+}
+
+/// The `#[schemars(extend(...))]` entries of a field: the kept string format and the validation
+/// keywords (an optional field's `enum` gets the `null` schemars adds to `Option` enums), with
+/// the whole `items`/`additionalProperties` schema of scalar items or values that carry keywords.
+fn extensions(field: &Field) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = Vec::new();
+    if let Some(f) = &field.format {
+        out.push(("format".to_owned(), Value::String(f.clone())));
+    }
+    let v: &Validation = &field.validation;
+    for (key, mut value) in v.keywords() {
+        if key == "enum"
+            && !field.required
+            && let Value::Array(values) = &mut value
+        {
+            values.push(Value::Null);
+        }
+        out.push((key, value));
+    }
+    let nested = match &field.ty {
+        TypeRef::Array(inner) => Some(("items", inner, &v.items)),
+        TypeRef::Map(inner) => Some(("additionalProperties", inner, &v.values)),
+        _ => None,
+    };
+    if let Some((key, inner, Some(validation))) = nested
+        && let Some(mut schema) = inner.scalar_schema()
+    {
+        schema.extend(validation.keywords());
+        out.push((key.to_owned(), Value::Object(schema)));
+    }
+    out
+}
+
+/// Tokens of a JSON value in `serde_json::json!` syntax (strings as Rust literals).
+fn json_tokens(value: &Value) -> TokenStream {
+    match value {
+        Value::Null => quote! { null },
+        Value::Bool(b) => quote! { #b },
+        Value::Number(n) => {
+            // Always valid: serde_json prints finite numbers as Rust accepts them (`-1`, `1.5`, `1e300`).
+            n.to_string().parse().unwrap_or_else(|_| quote! { null })
+        }
+        Value::String(s) => {
+            let lit = Literal::string(s);
+            quote! { #lit }
+        }
+        Value::Array(items) => {
+            let items = items.iter().map(json_tokens);
+            quote! { [#(#items),*] }
+        }
+        Value::Object(map) => {
+            let entries = map.iter().map(|(k, v)| {
+                let k = Literal::string(k);
+                let v = json_tokens(v);
+                quote! { #k: #v }
+            });
+            quote! { { #(#entries),* } }
         }
     }
 }

@@ -36,8 +36,14 @@ const NOISE_WORDS: &[&str] = &[
 
 /// Whether `name` parses as a plain Rust identifier (not a keyword).
 pub fn is_plain_ident(name: &str) -> bool {
-    !name.is_empty() && !name.starts_with("r#") && syn::parse_str::<syn::Ident>(name).is_ok()
+    !name.is_empty()
+        && !name.starts_with("r#")
+        && !EDITION_2024_KEYWORDS.contains(&name)
+        && syn::parse_str::<syn::Ident>(name).is_ok()
 }
+
+/// Keywords reserved by the 2024 edition (generated crates use it) that `syn` still parses as identifiers.
+const EDITION_2024_KEYWORDS: &[&str] = &["gen"];
 
 /// A Rust field/module identifier in snake_case for a wire name; keywords become raw (`r#type`) or
 /// get a `_` suffix when they cannot be raw (`self_`).
@@ -57,6 +63,10 @@ pub fn type_ident(wire: &str) -> String {
         Some(_) => cleaned,
         None => String::new(),
     };
+    // `Self` cannot be raw; `Self_` would not be UpperCamelCase once deduplicated (`Self_2`).
+    if cleaned == "Self" {
+        return "SelfValue".to_owned();
+    }
     escape(cleaned, "Value")
 }
 
@@ -324,7 +334,8 @@ mod tests {
         assert_eq!(field_ident("2fa-code"), "_2fa_code");
         assert_eq!(field_ident("$$"), "field");
         assert_eq!(field_ident("x-rate.limit"), "x_rate_limit");
-        assert_eq!(type_ident("self"), "Self_");
+        assert_eq!(type_ident("self"), "SelfValue");
+        assert_eq!(field_ident("gen"), "r#gen");
         assert_eq!(type_ident("3d"), "V3d");
         assert_eq!(type_ident("placed"), "Placed");
         assert_eq!(type_ident("in-progress"), "InProgress");

@@ -1,7 +1,7 @@
 //! Type IR: named structs/enums in one ordered space, and type references used by fields.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 /// The type of a field.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -66,6 +66,110 @@ pub struct Field {
     pub default: Option<Value>,
     /// Origin.
     pub source: FieldSource,
+    /// Validation keywords copied into the CRD schema of the field.
+    #[serde(default, skip_serializing_if = "Validation::is_empty")]
+    pub validation: Validation,
+}
+
+/// CRD validation keywords of one schema node. Only keywords that fit the node's type are set
+/// (`minLength` on strings, `minimum` on numbers, `minItems` on arrays, `minProperties` on maps).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Validation {
+    /// `minLength`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u64>,
+    /// `maxLength`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
+    /// `pattern` (RE2-compatible: patterns with lookaround or backreferences are dropped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// `minimum`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    /// `maximum`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
+    /// `exclusiveMinimum: true` (OpenAPI 3.0 boolean form; 3.1 numbers are down-levelled to it).
+    #[serde(skip_serializing_if = "is_false")]
+    pub exclusive_minimum: bool,
+    /// `exclusiveMaximum: true`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub exclusive_maximum: bool,
+    /// `multipleOf` (positive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple_of: Option<f64>,
+    /// `minItems`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_items: Option<u64>,
+    /// `maxItems`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u64>,
+    /// `uniqueItems: true` on scalar items, as `x-kubernetes-list-type: set` (CRDs reject `uniqueItems`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub list_set: bool,
+    /// `minProperties` (maps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_properties: Option<u64>,
+    /// `maxProperties` (maps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_properties: Option<u64>,
+    /// `enum` of a non-string scalar (integer, number, boolean), in schema order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub enum_values: Vec<Value>,
+    /// Validation of the items of an array of scalars.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Box<Validation>>,
+    /// Validation of the values of a map of scalars.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Box<Validation>>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Validation {
+    /// Whether no keyword is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The node's own keywords exactly as the compiled CRD carries them (k8s-openapi's
+    /// `JSONSchemaProps`: bounds and `multipleOf` as `f64`, counts as integers), without
+    /// `items`/`additionalProperties`.
+    pub fn keywords(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        let mut put = |key: &str, value: Option<Value>| {
+            if let Some(v) = value {
+                out.insert(key.to_owned(), v);
+            }
+        };
+        put("minLength", self.min_length.map(|n| json!(n)));
+        put("maxLength", self.max_length.map(|n| json!(n)));
+        put("pattern", self.pattern.as_ref().map(|p| json!(p)));
+        put("minimum", self.minimum.map(|n| json!(n)));
+        put("maximum", self.maximum.map(|n| json!(n)));
+        put(
+            "exclusiveMinimum",
+            (self.exclusive_minimum && self.minimum.is_some()).then(|| json!(true)),
+        );
+        put(
+            "exclusiveMaximum",
+            (self.exclusive_maximum && self.maximum.is_some()).then(|| json!(true)),
+        );
+        put("multipleOf", self.multiple_of.map(|n| json!(n)));
+        put("minItems", self.min_items.map(|n| json!(n)));
+        put("maxItems", self.max_items.map(|n| json!(n)));
+        put("x-kubernetes-list-type", self.list_set.then(|| json!("set")));
+        put("minProperties", self.min_properties.map(|n| json!(n)));
+        put("maxProperties", self.max_properties.map(|n| json!(n)));
+        put(
+            "enum",
+            (!self.enum_values.is_empty()).then(|| Value::Array(self.enum_values.clone())),
+        );
+        out
+    }
 }
 
 /// An enum variant.
@@ -105,6 +209,17 @@ pub enum TypeDefKind {
         /// Variants in schema order.
         variants: Vec<EnumVariant>,
     },
+    /// `oneOf`/`anyOf` with distinguishable variants: an untagged Rust enum (or one dispatched on
+    /// a discriminator property) whose CRD schema is the structural `schema`.
+    Union {
+        /// Variants in deserialization order.
+        variants: Vec<UnionVariant>,
+        /// Discriminator property (`petType`); variants carry their `tags`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        discriminator: Option<String>,
+        /// CRD schema.
+        schema: UnionSchema,
+    },
 }
 
 /// All named types, in emission order; names are unique.
@@ -112,6 +227,71 @@ pub enum TypeDefKind {
 pub struct TypeSpace {
     /// The types.
     pub types: Vec<TypeDef>,
+}
+
+/// One alternative of a [`TypeDefKind::Union`].
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UnionVariant {
+    /// Rust variant identifier.
+    pub ident: String,
+    /// Payload type.
+    pub ty: TypeRef,
+    /// Discriminator values selecting this variant (discriminated unions only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// The structural CRD schema of a union (an untagged enum's own `anyOf` is not structural).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UnionSchema {
+    /// `integer | string`: `x-kubernetes-int-or-string: true`.
+    IntOrString,
+    /// Only object variants: `type: object` with `x-kubernetes-preserve-unknown-fields: true`.
+    Object,
+    /// Mixed JSON types: `x-kubernetes-preserve-unknown-fields: true` without a type.
+    Any,
+}
+
+impl UnionSchema {
+    /// The schema keywords (without description) that the generated `JsonSchema` impl returns.
+    pub fn keywords(self) -> Map<String, Value> {
+        let mut out = Map::new();
+        match self {
+            Self::IntOrString => {
+                out.insert("x-kubernetes-int-or-string".to_owned(), json!(true));
+            }
+            Self::Object => {
+                out.insert("type".to_owned(), json!("object"));
+                out.insert("x-kubernetes-preserve-unknown-fields".to_owned(), json!(true));
+            }
+            Self::Any => {
+                out.insert("x-kubernetes-preserve-unknown-fields".to_owned(), json!(true));
+            }
+        }
+        out
+    }
+}
+
+impl TypeRef {
+    /// `type`/`format` of a scalar as schemars emits it (`None` for non-scalars).
+    pub fn scalar_schema(&self) -> Option<Map<String, Value>> {
+        let (ty, format) = match self {
+            Self::String => ("string", None),
+            Self::I32 => ("integer", Some("int32")),
+            Self::I64 => ("integer", Some("int64")),
+            Self::F32 => ("number", Some("float")),
+            Self::F64 => ("number", Some("double")),
+            Self::Bool => ("boolean", None),
+            _ => return None,
+        };
+        let mut m = Map::new();
+        if let Some(f) = format {
+            m.insert("format".to_owned(), json!(f));
+        }
+        m.insert("type".to_owned(), json!(ty));
+        Some(m)
+    }
 }
 
 impl TypeSpace {
