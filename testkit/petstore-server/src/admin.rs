@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
+use crate::auth::AuthRequirement;
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::routes::{ok_json, parse_id, parse_json};
@@ -24,6 +25,7 @@ pub(crate) fn router() -> Router<Store> {
             get(faults).post(add_fault).delete(clear_faults),
         )
         .route("/__admin/reset", post(reset))
+        .route("/__admin/auth", get(auth).put(set_auth).delete(clear_auth))
         .route("/__admin/state", get(state))
         .route("/__admin/pets/{id}", put(put_pet))
 }
@@ -58,6 +60,24 @@ async fn add_fault(
 /// `DELETE /__admin/faults`.
 async fn clear_faults(State(store): State<Store>) -> Response {
     store.clear_faults();
+    ok_json(json!({ "cleared": true }))
+}
+
+/// `GET /__admin/auth` → the accepted credentials.
+async fn auth(State(store): State<Store>) -> Response {
+    ok_json(json!(store.auth()))
+}
+
+/// `PUT /__admin/auth` with a JSON array of `AuthRequirement` (any one is enough; `[]` = none).
+async fn set_auth(State(store): State<Store>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let required: Vec<AuthRequirement> = parse_json(&headers, &body, "array of AuthRequirement")?;
+    store.require_auth(required);
+    Ok(ok_json(json!(store.auth())))
+}
+
+/// `DELETE /__admin/auth`: no credentials required.
+async fn clear_auth(State(store): State<Store>) -> Response {
+    store.require_auth(Vec::new());
     ok_json(json!({ "cleared": true }))
 }
 

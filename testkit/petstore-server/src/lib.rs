@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod auth;
 mod error;
 mod faults;
 mod model;
@@ -32,6 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use auth::AuthRequirement;
 pub use error::ApiError;
 pub use faults::{Fault, RecordedRequest};
 pub use store::{Store, StoredImage};
@@ -50,6 +52,10 @@ pub fn router(store: Store) -> Router {
         .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            store.clone(),
+            auth::middleware,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             store.clone(),
             faults::middleware,

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Map, Value};
 
+use crate::auth::AuthRequirement;
 use crate::faults::{Fault, RecordedRequest};
 
 /// One uploaded image: `(additionalMetadata, bytes)`.
@@ -34,6 +35,8 @@ pub(crate) struct State {
     pub next_session: u64,
     /// Next request sequence number (never reset, so in-flight requests survive a reset).
     pub next_seq: u64,
+    /// Credentials API requests must carry (any one of them); empty = none required.
+    pub auth: Vec<AuthRequirement>,
 }
 
 impl State {
@@ -49,6 +52,7 @@ impl State {
             next_order_id: 1,
             next_session: 1,
             next_seq: 0,
+            auth: Vec::new(),
         }
     }
 
@@ -226,6 +230,17 @@ impl Store {
         let next_seq = state.next_seq;
         *state = State::new();
         state.next_seq = next_seq;
+    }
+
+    /// Requires every API request (under `/api/v3`) to carry one of `requirements`; an empty list
+    /// turns enforcement off. Takes effect for the next request (rotation).
+    pub fn require_auth(&self, requirements: Vec<AuthRequirement>) {
+        self.lock().auth = requirements;
+    }
+
+    /// The credentials API requests must carry (any one of them).
+    pub fn auth(&self) -> Vec<AuthRequirement> {
+        self.lock().auth.clone()
     }
 
     /// A consuming take of the first fault matching `method` + `path`, decrementing its budget.

@@ -58,6 +58,7 @@ pub(super) fn convert(doc: &Map<String, Value>, warnings: &mut Vec<Warning>) -> 
                 let mut components = value.clone();
                 if let Some(map) = components.as_object_mut() {
                     map.shift_remove("pathItems");
+                    mutual_tls_schemes(map);
                 }
                 out.insert(key.clone(), components);
             }
@@ -76,6 +77,22 @@ pub(super) fn convert(doc: &Map<String, Value>, warnings: &mut Vec<Warning>) -> 
         down_level(schema, pointer, warnings)
     });
     out
+}
+
+/// `mutualTLS` security schemes (3.1 only) become `http` schemes named `mutualTLS`, which 3.0
+/// tooling accepts and the classifier maps back (`classify::security`).
+fn mutual_tls_schemes(components: &mut Map<String, Value>) {
+    let Some(Value::Object(schemes)) = components.get_mut("securitySchemes") else {
+        return;
+    };
+    for scheme in schemes.values_mut() {
+        if let Value::Object(map) = scheme
+            && map.get("type").and_then(Value::as_str) == Some("mutualTLS")
+        {
+            map.insert("type".into(), json!("http"));
+            map.insert("scheme".into(), json!("mutualTLS"));
+        }
+    }
 }
 
 /// `paths` entries that are `$ref`s to `#/components/pathItems/<name>` (3.1 only) are replaced by the item.

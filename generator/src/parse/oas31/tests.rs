@@ -197,3 +197,18 @@ fn path_item_components_are_inlined() {
     assert_eq!(out["paths"]["/a"], json!({"get": {"responses": {}}}));
     assert!(out["components"].get("pathItems").is_none());
 }
+
+#[test]
+fn mutual_tls_schemes_become_http_mutual_tls() {
+    let (out, warnings) = run(
+        json!({"openapi": "3.1.0", "paths": {}, "components": {"securitySchemes": {
+        "mtls": {"type": "mutualTLS", "description": "client certificates"},
+        "key": {"type": "apiKey", "in": "header", "name": "k"}}}}),
+    );
+    assert!(warnings.is_empty());
+    assert_eq!(
+        out["components"]["securitySchemes"],
+        json!({"mtls": {"type": "http", "description": "client certificates", "scheme": "mutualTLS"},
+               "key": {"type": "apiKey", "in": "header", "name": "k"}})
+    );
+}
