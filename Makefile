@@ -34,6 +34,10 @@ regen: ## regenerate generated-examples/ from specs/
 	$(GEN) --spec $(PETSTORE_SPEC) --output $(EXAMPLES)/petstore --runtime-path runtime --workspace-member --quiet
 	$(GEN) --spec specs/kitchen-sink.yaml --output $(EXAMPLES)/kitchen-sink --runtime-path runtime --workspace-member --quiet
 	$(GEN) --spec specs/petstore-swagger-2.0.yaml --group petstore-v2.example.com --output $(EXAMPLES)/petstore-swagger2 --runtime-path runtime --workspace-member --quiet
+	$(GEN) --spec specs/collisions.yaml --output $(EXAMPLES)/collisions --runtime-path runtime --workspace-member --quiet
+	$(GEN) --spec specs/schema-features.yaml --output $(EXAMPLES)/schema-features --runtime-path runtime --workspace-member --quiet
+	$(GEN) --spec specs/podinfo-3.0.yaml --output $(EXAMPLES)/podinfo --runtime-path runtime --workspace-member --quiet
+	$(GEN) --spec specs/fastapi-3.1.json --output $(EXAMPLES)/fastapi-3.1 --runtime-path runtime --workspace-member --quiet
 
 check-generated: regen ## fail if generated-examples/ differs from what the generator emits now
 	@changes=$$(git status --porcelain -- $(EXAMPLES)); \

@@ -369,22 +369,23 @@ async fn generated_manifests_install_with_kubectl() -> Result<()> {
         )?;
         let mut names: Vec<&str> = listed.lines().collect();
         names.sort_unstable();
-        // Every sample applies (one per kind) and the `petstore` category lists every kind.
-        let mut expected: Vec<String> = std::fs::read_dir(example.join("samples"))?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let file = e.file_name().to_string_lossy().into_owned();
-                let singular = file.strip_suffix(".yaml")?.to_owned();
-                let crd = std::fs::read_to_string(e.path()).ok()?;
-                let kind = crd.lines().find_map(|l| l.strip_prefix("kind: "))?.to_owned();
-                Some(format!(
-                    "{}.petstore.example.com/sample-{singular}",
-                    kind.to_ascii_lowercase()
-                ))
-            })
-            .collect();
+        // Every sample applies (one per kind, plus an adopt and an observe sample per Resource kind)
+        // and the `petstore` category lists every kind.
+        let mut expected = Vec::new();
+        for entry in std::fs::read_dir(example.join("samples"))? {
+            let sample: Value = serde_saphyr::from_str(&std::fs::read_to_string(entry?.path())?)?;
+            let kind = sample["kind"].as_str().unwrap_or_default().to_ascii_lowercase();
+            let name = sample["metadata"]["name"].as_str().unwrap_or_default();
+            expected.push(format!("{kind}.petstore.example.com/{name}"));
+        }
         expected.sort_unstable();
-        assert_eq!(expected.len(), 11, "{expected:?}");
+        assert_eq!(expected.len(), 11 + 2 * 3, "{expected:?}");
+        for resource in ["pet", "order", "user"] {
+            for prefix in ["sample", "adopt", "observe"] {
+                let name = format!("{resource}.petstore.example.com/{prefix}-{resource}");
+                assert!(expected.contains(&name), "{name} missing from {expected:?}");
+            }
+        }
         assert_eq!(names, expected);
     }
     env.cleanup().await

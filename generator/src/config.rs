@@ -95,6 +95,8 @@ pub struct KindOverride {
     pub short_names: Option<Vec<String>>,
     /// Spec field JSON name → Rust field identifier (the JSON/wire name never changes).
     pub fields: BTreeMap<String, String>,
+    /// Fields of a Resource kind never reported as drift (JSON pointers or dotted paths).
+    pub ignore_fields: Vec<String>,
 }
 
 impl Config {

@@ -89,6 +89,8 @@ pub struct KindFile {
     pub short_names: Option<Vec<Value>>,
     /// JSON field name → Rust identifier.
     pub fields: Option<BTreeMap<String, Value>>,
+    /// Fields never reported as drift (JSON pointers or dotted paths).
+    pub ignore_fields: Option<Vec<Value>>,
 }
 
 /// A parsed and validated config file.
@@ -283,6 +285,9 @@ fn validate(name: &str, file: &FileConfig) -> Result<()> {
                 naming::validate_plural,
             )?;
         }
+        for (i, field) in k.ignore_fields.iter().flatten().enumerate() {
+            check(name, Some(field), &key(&format!("ignoreFields[{i}]")), non_empty)?;
+        }
         for (json, ident) in k.fields.iter().flatten() {
             check(
                 name,
@@ -413,6 +418,12 @@ impl Loaded {
                         .flatten()
                         .map(|(j, v)| (j.clone(), v.value.clone()))
                         .collect(),
+                    ignore_fields: k
+                        .ignore_fields
+                        .iter()
+                        .flatten()
+                        .map(|v| v.value.clone())
+                        .collect(),
                 };
                 (name.clone(), o)
             })
@@ -432,7 +443,7 @@ mod tests {
     fn errors_name_file_line_column_and_key_path() {
         assert_eq!(
             err("kinds:\n  Pet:\n    kindd: X\n"),
-            "c.yaml:3:5: kinds.Pet.kindd: unknown field `kindd`, expected one of kind, plural, shortNames, fields"
+            "c.yaml:3:5: kinds.Pet.kindd: unknown field `kindd`, expected one of kind, plural, shortNames, fields, ignoreFields"
         );
         assert_eq!(
             err("filters:\n  includePaths: [pet/*]\n"),

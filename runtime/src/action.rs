@@ -252,13 +252,19 @@ fn sent_failure_mode(interval: Option<Duration>) -> Mode {
 ///
 /// Kubernetes API failures (status patches, including `409` when a precondition failed); backend
 /// failures are recorded in the status.
+pub async fn reconcile<K: ActionResource>(obj: Arc<K>, actx: Arc<ActionContext>) -> Result<Action> {
+    let namespace = obj.namespace().unwrap_or_default();
+    let target = obj.controls().target.clone();
+    crate::auth::with_target(target.as_ref(), &namespace, reconcile_scoped(obj, actx)).await
+}
+
 #[tracing::instrument(skip_all, fields(
     kind = K::DESCRIPTOR.kind,
     namespace = obj.namespace().unwrap_or_default(),
     object = obj.name_any(),
     generation = obj.meta().generation.unwrap_or_default(),
 ))]
-pub async fn reconcile<K: ActionResource>(obj: Arc<K>, actx: Arc<ActionContext>) -> Result<Action> {
+async fn reconcile_scoped<K: ActionResource>(obj: Arc<K>, actx: Arc<ActionContext>) -> Result<Action> {
     let ctx = &actx.ctx;
     let key = object_key(&*obj);
     if obj.meta().deletion_timestamp.is_some() {

@@ -24,6 +24,13 @@
 //!   `Sensitive`); request and response lines at `debug` show headers through
 //!   [`crate::redact::headers`] and bodies through [`crate::redact::body`] (secrets redacted,
 //!   1 KiB max).
+//! - **Authentication** ([`crate::auth`], with [`BackendClient::with_auth`]): every request to the
+//!   backend carries the credentials of the Secret in scope: a sensitive header, a cookie, or a
+//!   query parameter added to the URL sent only (logged and recorded URLs are the caller's; errors
+//!   from the HTTP stack have it redacted). A credential reqwest would carry across origins (an API
+//!   key in a custom header or the query) makes cross-origin redirects refused. A client
+//!   certificate or custom CA gets its own connection pool, built once per Secret version.
+//!   [`BackendClient::fetch`] (third-party URLs) never carries credentials.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -32,6 +39,7 @@ use reqwest::header::{self, HeaderMap, HeaderName};
 use serde_json::Value;
 use tracing::{Level, debug, enabled};
 
+use crate::auth::{Authenticator, Credentials, Injection, TlsMaterial};
 use crate::error::{Error, Result, is_retryable_status};
 use crate::http::{BackendResponse, MAX_MESSAGE_LEN, Method, install_crypto_provider, truncate};
 use crate::limits::{BackendLimits, LimiterRegistry};
@@ -116,14 +124,63 @@ impl RawResponse {
     }
 }
 
+/// The reqwest clients for backend requests with one TLS configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientPair {
+    /// Follows redirects across origins (reqwest strips `Authorization` and `Cookie`).
+    open: reqwest::Client,
+    /// Refuses cross-origin redirects: for requests carrying a credential reqwest would forward.
+    guarded: reqwest::Client,
+}
+
+impl ClientPair {
+    fn build(config: &HttpConfig, tls: Option<&TlsMaterial>) -> std::result::Result<Self, reqwest::Error> {
+        let builder = |same_origin_only: bool| {
+            let mut b = client_builder(config)
+                .redirect(redirect_policy(config, same_origin_only))
+                .default_headers(config.default_headers.clone());
+            if let Some(tls) = tls {
+                if let Some(identity) = &tls.identity {
+                    b = b.identity(identity.clone());
+                }
+                if !tls.roots.is_empty() {
+                    b = b.tls_certs_only(tls.roots.iter().cloned());
+                }
+            }
+            b.build()
+        };
+        Ok(Self {
+            open: builder(false)?,
+            guarded: builder(true)?,
+        })
+    }
+}
+
+fn client_builder(config: &HttpConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(config.request_timeout)
+        .connect_timeout(config.connect_timeout.min(config.request_timeout))
+        .user_agent(concat!("openapi-operator-runtime/", env!("CARGO_PKG_VERSION")))
+}
+
+/// Which client a request goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// The backend: default headers and credentials.
+    Backend,
+    /// A third-party URL: neither.
+    Plain,
+}
+
 /// Client for one operator process; cheap to clone (clones share connections and limiters).
 #[derive(Debug, Clone)]
 pub struct BackendClient {
-    client: reqwest::Client,
-    /// The same client without the configured default headers, for third-party URLs.
+    clients: ClientPair,
+    /// A client without the configured default headers, for third-party URLs.
     plain: reqwest::Client,
     config: Arc<HttpConfig>,
     limiters: Arc<LimiterRegistry>,
+    auth: Option<Arc<Authenticator>>,
 }
 
 impl BackendClient {
@@ -152,34 +209,41 @@ impl BackendClient {
                 value.set_sensitive(true);
             }
         }
-        let builder = || {
-            reqwest::Client::builder()
-                .timeout(config.request_timeout)
-                .connect_timeout(config.connect_timeout.min(config.request_timeout))
-                .user_agent(concat!("openapi-operator-runtime/", env!("CARGO_PKG_VERSION")))
-        };
         let startup = |e: reqwest::Error| Error::Startup {
             what: "backend HTTP client",
             reason: e.to_string(),
         };
-        let client = builder()
-            .redirect(redirect_policy(&config))
-            .default_headers(config.default_headers.clone())
-            .build()
-            .map_err(startup)?;
-        let plain = builder()
-            .redirect(redirect_policy(&HttpConfig {
-                default_headers: HeaderMap::new(),
-                ..config.clone()
-            }))
+        let clients = ClientPair::build(&config, None).map_err(startup)?;
+        let plain = client_builder(&config)
+            .redirect(redirect_policy(
+                &HttpConfig {
+                    default_headers: HeaderMap::new(),
+                    ..config.clone()
+                },
+                false,
+            ))
             .build()
             .map_err(startup)?;
         Ok(Self {
-            client,
+            clients,
             plain,
             limiters: Arc::new(LimiterRegistry::new(config.limits)),
             config: Arc::new(config),
+            auth: None,
         })
+    }
+
+    /// This client, with every backend request carrying the credentials `auth` hands out for the
+    /// Secret in scope (see [`crate::auth`]).
+    #[must_use]
+    pub fn with_auth(mut self, auth: Arc<Authenticator>) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// The authenticator set with [`Self::with_auth`].
+    pub fn authenticator(&self) -> Option<&Arc<Authenticator>> {
+        self.auth.as_ref()
     }
 
     /// The configuration this client was built with.
@@ -227,7 +291,7 @@ impl BackendClient {
         url: &str,
         body: Option<RequestBody<'_>>,
     ) -> Result<RawResponse> {
-        self.send_with(&self.client, method, url, body).await
+        self.send_with(Route::Backend, method, url, body).await
     }
 
     /// `GET`s `url` without the configured default headers (so credentials meant for the backend
@@ -238,19 +302,54 @@ impl BackendClient {
     ///
     /// As [`Self::send_raw`].
     pub async fn fetch(&self, url: &str) -> Result<RawResponse> {
-        self.send_with(&self.plain, Method::Get, url, None).await
+        self.send_with(Route::Plain, Method::Get, url, None).await
+    }
+
+    /// The credentials for a backend request of the current task, if any.
+    async fn credentials(&self, route: Route) -> Option<Arc<Credentials>> {
+        match (route, &self.auth) {
+            (Route::Backend, Some(auth)) => auth.current().await,
+            _ => None,
+        }
     }
 
     async fn send_with(
         &self,
-        client: &reqwest::Client,
+        route: Route,
         method: Method,
         url: &str,
         body: Option<RequestBody<'_>>,
     ) -> Result<RawResponse> {
+        let credentials = self.credentials(route).await;
+        let injection = credentials.as_ref().and_then(|c| c.injection.as_ref());
+        let clients = match credentials.as_deref() {
+            Some(c @ Credentials { tls: Some(tls), .. }) => c
+                .clients
+                .get_or_init(|| ClientPair::build(&self.config, Some(tls)).map_err(|e| error_chain_of(&e)))
+                .as_ref()
+                .map_err(|reason| Error::MissingReference {
+                    what: format!("auth Secret {}: TLS material unusable: {reason}", c.secret),
+                })?,
+            _ => &self.clients,
+        };
+        let client = match route {
+            Route::Plain => &self.plain,
+            Route::Backend if injection.is_some_and(Injection::needs_same_origin) => &clients.guarded,
+            Route::Backend => &clients.open,
+        };
+        let sent_url = match injection {
+            Some(Injection::Query { name, value }) => with_query(url, name, value),
+            _ => std::borrow::Cow::Borrowed(url),
+        };
+        let redact_query = injection.and_then(Injection::query_name);
         let mut request = client
-            .request(method.to_reqwest(), url)
+            .request(method.to_reqwest(), sent_url.as_ref())
             .header(header::ACCEPT, "application/json");
+        match injection {
+            Some(Injection::Header { name, value }) => request = request.header(name.clone(), value.clone()),
+            Some(Injection::Cookie { value, .. }) => request = request.header(header::COOKIE, value.clone()),
+            Some(Injection::Query { .. }) | None => {}
+        }
         let mut logged = None;
         match body {
             None => {}
@@ -282,16 +381,17 @@ impl BackendClient {
             }
             debug!(
                 method = method.as_str(),
-                url,
+                url = %redact::url(url),
                 headers = %redact::headers(&headers),
                 body = %logged.unwrap_or_default(),
+                auth = credentials.as_ref().and_then(|c| c.scheme).unwrap_or("none"),
                 "backend request"
             );
         }
         let response = request
             .send()
             .await
-            .map_err(|e| self.transport_error(method, url, e))?;
+            .map_err(|e| self.transport_error(method, url, redact_source(e, redact_query)))?;
         let status = response.status().as_u16();
         let retry_after = is_retryable_status(status)
             .then(|| response.headers().get(header::RETRY_AFTER))
@@ -304,11 +404,14 @@ impl BackendClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let headers = enabled!(Level::DEBUG).then(|| response.headers().clone());
-        let bytes = self.read_body(method, url, response).await?;
+        let bytes = self
+            .read_body(method, url, response)
+            .await
+            .map_err(|e| redact_error(e, redact_query))?;
         if let Some(headers) = headers {
             debug!(
                 method = method.as_str(),
-                url,
+                url = %redact::url(url),
                 status,
                 headers = %redact::headers(&headers),
                 body = %redact::body(&bytes),
@@ -373,7 +476,62 @@ impl BackendClient {
     }
 }
 
-fn redirect_policy(config: &HttpConfig) -> reqwest::redirect::Policy {
+/// `url` with `name=value` appended to its query (form-encoded); unchanged when it does not parse
+/// (the request then fails to build, naming the caller's URL).
+fn with_query<'a>(url: &'a str, name: &str, value: &str) -> std::borrow::Cow<'a, str> {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.query_pairs_mut().append_pair(name, value);
+            std::borrow::Cow::Owned(parsed.into())
+        }
+        Err(_) => std::borrow::Cow::Borrowed(url),
+    }
+}
+
+fn error_chain_of(e: &reqwest::Error) -> String {
+    crate::error::error_chain(e)
+}
+
+/// `source` with the query parameter `name` (a credential) redacted from the URL it carries.
+fn redact_source(mut source: reqwest::Error, name: Option<&str>) -> reqwest::Error {
+    if let (Some(name), Some(url)) = (name, source.url_mut()) {
+        redact::url_query(url, &[name]);
+    }
+    source
+}
+
+fn redact_error(error: Error, name: Option<&str>) -> Error {
+    match error {
+        Error::BackendUnreachable { method, url, source } => Error::BackendUnreachable {
+            method,
+            url,
+            source: redact_source(source, name),
+        },
+        Error::BackendTimeout {
+            method,
+            url,
+            after,
+            connect,
+            source,
+        } => Error::BackendTimeout {
+            method,
+            url,
+            after,
+            connect,
+            source: redact_source(source, name),
+        },
+        Error::RedirectRefused { method, url, source } => Error::RedirectRefused {
+            method,
+            url,
+            source: redact_source(source, name),
+        },
+        other => other,
+    }
+}
+
+/// Redirects: at most `max_redirects` hops; cross-origin hops refused when `same_origin_only` or
+/// when a credential-looking default header reqwest does not strip is set.
+fn redirect_policy(config: &HttpConfig, same_origin_only: bool) -> reqwest::redirect::Policy {
     let max = config.max_redirects;
     let unstrippable: Vec<String> = config
         .default_headers
@@ -394,6 +552,13 @@ fn redirect_policy(config: &HttpConfig) -> reqwest::redirect::Policy {
                 "cross-origin redirect to {} would carry the credential header(s) {}",
                 attempt.url().origin().ascii_serialization(),
                 unstrippable.join(", ")
+            );
+            return attempt.error(message);
+        }
+        if cross_origin && same_origin_only {
+            let message = format!(
+                "cross-origin redirect to {} would carry the request's API key",
+                attempt.url().origin().ascii_serialization(),
             );
             return attempt.error(message);
         }

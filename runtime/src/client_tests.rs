@@ -471,3 +471,340 @@ fn debug_output_of_the_client_hides_credential_headers() {
     assert!(!shown.contains("s3cr3t"), "{shown}");
     assert!(shown.contains("acme"), "{shown}");
 }
+
+// ---------------------------------------------------------------- authentication
+
+/// What one request carried: `(path and query, Authorization, api_key header, Cookie)`.
+type Carried = (String, Option<String>, Option<String>, Option<String>);
+
+/// Records every request under `/*`; `/away` redirects to `other` (another origin) when set.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<Carried>>>);
+
+impl Recorder {
+    fn router(&self, other: Option<String>) -> Router {
+        let seen = self.clone();
+        let record = move |uri: axum::http::Uri, headers: HeaderMap| {
+            let seen = seen.clone();
+            let other = other.clone();
+            async move {
+                let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                seen.0.lock().unwrap().push((
+                    uri.to_string(),
+                    get("authorization"),
+                    get("api_key"),
+                    get("cookie"),
+                ));
+                match (uri.path(), other) {
+                    ("/away", Some(other)) => Redirect::temporary(&format!("{other}/landed")).into_response(),
+                    _ => axum::Json(json!({"ok": true})).into_response(),
+                }
+            }
+        };
+        Router::new().fallback(get(record))
+    }
+
+    fn take(&self) -> Vec<Carried> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+use axum::response::IntoResponse;
+
+use crate::auth::{ApiKeyLocation, Authenticator, SecretRef, SecurityKind, SecurityScheme};
+
+static SCHEMES: &[SecurityScheme] = &[
+    SecurityScheme {
+        name: "bearer",
+        kind: SecurityKind::Bearer,
+    },
+    SecurityScheme {
+        name: "api_key",
+        kind: SecurityKind::ApiKey {
+            location: ApiKeyLocation::Header,
+            name: "api_key",
+        },
+    },
+    SecurityScheme {
+        name: "query_key",
+        kind: SecurityKind::ApiKey {
+            location: ApiKeyLocation::Query,
+            name: "key",
+        },
+    },
+    SecurityScheme {
+        name: "cookie_key",
+        kind: SecurityKind::ApiKey {
+            location: ApiKeyLocation::Cookie,
+            name: "sid",
+        },
+    },
+];
+
+fn secret_data(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, k8s_openapi::ByteString> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), k8s_openapi::ByteString(v.as_bytes().to_vec())))
+        .collect()
+}
+
+/// A client whose operator-wide Secret `ops/creds` holds `pairs`.
+fn authed(pairs: &[(&str, &str)]) -> (BackendClient, Arc<Authenticator>, SecretRef) {
+    let secret = SecretRef::new("ops", "creds");
+    let auth = Arc::new(Authenticator::fixed(SCHEMES, Some(secret.clone())));
+    auth.set_secret(&secret, Some("1".into()), Some(&secret_data(pairs)));
+    let c = client(HttpConfig::default()).with_auth(auth.clone());
+    (c, auth, secret)
+}
+
+#[tokio::test]
+async fn credentials_go_in_the_header_query_or_cookie_the_scheme_names() {
+    let seen = Recorder::default();
+    let addr = serve(seen.router(None)).await;
+    let url = format!("http://{addr}/pet/1?status=sold");
+    let cases: [(&[(&str, &str)], Carried); 4] = [
+        (
+            &[("token", "t0k")],
+            ("/pet/1?status=sold".into(), Some("Bearer t0k".into()), None, None),
+        ),
+        (
+            &[("api_key", "k3y")],
+            ("/pet/1?status=sold".into(), None, Some("k3y".into()), None),
+        ),
+        (
+            &[("query_key", "a b&c")],
+            ("/pet/1?status=sold&key=a+b%26c".into(), None, None, None),
+        ),
+        (
+            &[("cookie_key", "c00kie")],
+            ("/pet/1?status=sold".into(), None, None, Some("sid=c00kie".into())),
+        ),
+    ];
+    for (pairs, expected) in cases {
+        let (c, _, _) = authed(pairs);
+        assert_eq!(c.send(Method::Get, &url, None).await.unwrap().status, 200);
+        assert_eq!(seen.take(), [expected], "{pairs:?}");
+        // Third-party fetches never carry credentials.
+        c.fetch(&url).await.unwrap();
+        assert_eq!(seen.take(), [("/pet/1?status=sold".to_owned(), None, None, None)]);
+    }
+    // No Secret content for any scheme: nothing is added.
+    let (c, _, _) = authed(&[("unrelated", "x")]);
+    c.send(Method::Get, &url, None).await.unwrap();
+    assert_eq!(seen.take(), [("/pet/1?status=sold".to_owned(), None, None, None)]);
+}
+
+#[tokio::test]
+async fn rotated_secrets_apply_to_the_next_request() {
+    let seen = Recorder::default();
+    let addr = serve(seen.router(None)).await;
+    let url = format!("http://{addr}/pet/1");
+    let (c, auth, secret) = authed(&[("api_key", "old")]);
+    c.send(Method::Get, &url, None).await.unwrap();
+    auth.set_secret(
+        &secret,
+        Some("2".into()),
+        Some(&secret_data(&[("api_key", "new")])),
+    );
+    c.send(Method::Get, &url, None).await.unwrap();
+    auth.set_secret(&secret, None, None);
+    c.send(Method::Get, &url, None).await.unwrap();
+    let keys: Vec<Option<String>> = seen.take().into_iter().map(|r| r.2).collect();
+    assert_eq!(keys, [Some("old".into()), Some("new".into()), None]);
+}
+
+#[tokio::test]
+async fn api_keys_never_follow_cross_origin_redirects_and_bearer_tokens_are_stripped() {
+    let seen_b = Recorder::default();
+    let b = match tokio::net::TcpListener::bind(("127.0.0.2", 0)).await {
+        Ok(_) => serve_on("127.0.0.2", seen_b.router(None)).await,
+        Err(_) => serve(seen_b.router(None)).await,
+    };
+    let seen_a = Recorder::default();
+    let a = serve(seen_a.router(Some(format!("http://{b}")))).await;
+    let away = format!("http://{a}/away");
+
+    for pairs in [&[("api_key", "s3cr3t")][..], &[("query_key", "s3cr3t")]] {
+        let (c, _, _) = authed(pairs);
+        let err = c.send(Method::Get, &away, None).await.unwrap_err();
+        assert!(matches!(err, Error::RedirectRefused { .. }), "{err:?}");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(seen_b.take().is_empty(), "B was never contacted");
+        assert_eq!(seen_a.take().len(), 1);
+    }
+    // Authorization and Cookie are dropped by the HTTP stack; the redirect is followed.
+    for pairs in [&[("token", "s3cr3t")][..], &[("cookie_key", "s3cr3t")]] {
+        let (c, _, _) = authed(pairs);
+        assert_eq!(c.send(Method::Get, &away, None).await.unwrap().status, 200);
+        assert_eq!(seen_b.take(), [("/landed".to_owned(), None, None, None)]);
+        assert_eq!(seen_a.take().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn transport_errors_never_show_a_query_api_key() {
+    // Nothing listens on this port once the listener is dropped.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let (c, _, _) = authed(&[("query_key", "s3cr3t")]);
+    let err = c
+        .send(Method::Get, &format!("http://{addr}/pet/1"), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::BackendUnreachable { .. }), "{err:?}");
+    let shown = format!("{err} {err:?} {}", crate::error::error_chain(&err));
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("s3cr3t"), "{debug}");
+}
+
+// ---------------------------------------------------------------- mutual TLS
+
+/// A CA, a server certificate for `127.0.0.1` and a client certificate, all PEM, plus the server's
+/// rustls config that requires a client certificate from that CA.
+struct Pki {
+    ca_pem: String,
+    client_cert_pem: String,
+    client_key_pem: String,
+    server: Arc<rustls::ServerConfig>,
+}
+
+fn pki() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    crate::http::install_crypto_provider();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server_cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let client_cert = CertificateParams::new(vec!["operator".to_owned()])
+        .unwrap()
+        .signed_by(&client_key, &ca)
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+        .build()
+        .unwrap();
+    let server = rustls::ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![server_cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+        )
+        .unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        client_cert_pem: client_cert.pem(),
+        client_key_pem: client_key.serialize_pem(),
+        server: Arc::new(server),
+    }
+}
+
+/// An HTTPS server on `127.0.0.1` that answers `{"tls":true}` to any request that completed the
+/// handshake (so only clients with a certificate from the CA get an answer).
+async fn serve_mtls(config: Arc<rustls::ServerConfig>) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = r#"{"tls":true}"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(response.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn client_certificates_and_custom_cas_come_from_the_secret() {
+    let pki = pki();
+    let addr = serve_mtls(pki.server.clone()).await;
+    let url = format!("https://127.0.0.1:{}/pet/1", addr.port());
+
+    // CA + client certificate: the handshake succeeds; the clients are built once per version.
+    let (c, auth, secret) = authed(&[
+        ("ca.crt", &pki.ca_pem),
+        ("tls.crt", &pki.client_cert_pem),
+        ("tls.key", &pki.client_key_pem),
+    ]);
+    for _ in 0..2 {
+        let resp = c.send(Method::Get, &url, None).await.unwrap();
+        assert_eq!((resp.status, resp.body.clone()), (200, json!({"tls": true})));
+    }
+    let creds = auth.current().await.unwrap();
+    assert!(creds.clients.get().is_some_and(|r| r.is_ok()), "built and cached");
+    assert_eq!(creds.scheme, None, "no request credential, only TLS");
+    let shown = format!("{creds:?}");
+    assert!(
+        !shown.contains("PRIVATE KEY") && !shown.contains("CERTIFICATE"),
+        "{shown}"
+    );
+
+    // The CA alone: the server refuses the handshake without a client certificate.
+    auth.set_secret(
+        &secret,
+        Some("2".into()),
+        Some(&secret_data(&[("ca.crt", &pki.ca_pem)])),
+    );
+    let err = c.send(Method::Get, &url, None).await.unwrap_err();
+    assert!(matches!(err, Error::BackendUnreachable { .. }), "{err:?}");
+
+    // No Secret: the server's certificate is not trusted (not a system root).
+    auth.set_secret(&secret, None, None);
+    assert!(c.send(Method::Get, &url, None).await.is_err());
+
+    // Broken PEM: the Secret is unusable, nothing is sent with it, and the key never shows.
+    auth.set_secret(
+        &secret,
+        Some("3".into()),
+        Some(&secret_data(&[
+            ("tls.crt", "garbage"),
+            ("tls.key", "s3cr3t-garbage"),
+        ])),
+    );
+    assert!(auth.current().await.is_none());
+    let err = c.send(Method::Get, &url, None).await.unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("s3cr3t"));
+
+    // Rotated back to a complete Secret: works again without a new BackendClient.
+    auth.set_secret(
+        &secret,
+        Some("4".into()),
+        Some(&secret_data(&[
+            ("ca.crt", &pki.ca_pem),
+            ("tls.crt", &pki.client_cert_pem),
+            ("tls.key", &pki.client_key_pem),
+            ("token", "t0k"),
+        ])),
+    );
+    let resp = c.send(Method::Get, &url, None).await.unwrap();
+    assert_eq!(resp.status, 200);
+}

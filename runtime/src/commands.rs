@@ -75,6 +75,15 @@ pub struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
     #[arg(long)]
     pub namespace: Option<String>,
+    /// Secret with the backend credentials for CRs whose `spec.target.authSecretRef` names none
+    /// (keys: `token`, `username`+`password`, `apiKey` or the scheme's name, `tls.crt`+`tls.key`,
+    /// `ca.crt`). Watched: changes apply without a restart.
+    #[arg(long, env = "AUTH_SECRET")]
+    pub auth_secret: Option<String>,
+    /// Namespace of `--auth-secret` (default: `POD_NAMESPACE`, else the kubeconfig's or the
+    /// service account's namespace).
+    #[arg(long, env = "AUTH_SECRET_NAMESPACE")]
+    pub auth_secret_namespace: Option<String>,
     /// Endpoint targeting, discovery and health probing.
     #[command(flatten)]
     pub targeting: Box<crate::endpoint::TargetingArgs>,
@@ -258,8 +267,23 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
         what: "kubernetes client (kubeconfig or in-cluster config)",
         reason: e.to_string(),
     })?;
-    let backend = BackendClient::with_config(args.http_config())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let auth_secret = args
+        .auth_secret
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| {
+            let namespace = args
+                .auth_secret_namespace
+                .clone()
+                .or_else(|| std::env::var("POD_NAMESPACE").ok())
+                .filter(|ns| !ns.trim().is_empty())
+                .unwrap_or_else(|| client.default_namespace().to_owned());
+            crate::auth::SecretRef::new(namespace, name)
+        });
+    let auth = crate::auth::Authenticator::new(op.security, auth_secret, client.clone(), stop_rx.clone());
+    let backend = BackendClient::with_config(args.http_config())?.with_auth(Arc::new(auth));
     let recorder = kube::runtime::events::Recorder::new(client.clone(), op.info.name.into());
     let endpoints = args.targeting.resolver(
         args.base_url.as_deref(),
@@ -292,7 +316,13 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
             reason: format!("{}: {e}", args.health_addr),
         })?;
     let health_addr = listener.local_addr().unwrap_or(args.health_addr);
-    info!(health_addr = %health_addr, kinds = op.kinds.len(), "operator starting");
+    info!(
+        health_addr = %health_addr,
+        kinds = op.kinds.len(),
+        auth_secret = %ctx.backend.authenticator().and_then(|a| a.default_secret()).map(ToString::to_string).unwrap_or_default(),
+        security_schemes = ?op.security.iter().map(|s| s.name).collect::<Vec<_>>(),
+        "operator starting"
+    );
 
     let mut server_stop = stop_rx.clone();
     let server = axum::serve(listener, health_router(ctx.clone())).with_graceful_shutdown(async move {
@@ -408,6 +438,15 @@ mod tests {
         assert_eq!(args.base_url.as_deref(), Some("http://x"));
         assert_eq!(args.request_timeout, Duration::from_millis(1500));
         assert_eq!(args.namespace.as_deref(), Some("ns"));
+    }
+
+    #[test]
+    fn auth_secret_flags_parse() {
+        let args = run_args(&[]).unwrap();
+        assert_eq!((args.auth_secret, args.auth_secret_namespace), (None, None));
+        let args = run_args(&["--auth-secret", "backend", "--auth-secret-namespace", "ops"]).unwrap();
+        assert_eq!(args.auth_secret.as_deref(), Some("backend"));
+        assert_eq!(args.auth_secret_namespace.as_deref(), Some("ops"));
     }
 
     fn run_args(extra: &[&str]) -> std::result::Result<RunArgs, clap::Error> {

@@ -38,6 +38,17 @@ pub struct ResourceControls {
     /// Ignored in `readOnly` mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_delete: Option<OnDeletePolicy>,
+    /// Fields never reported as drift, in addition to the kind's own list: JSON pointers into the
+    /// backend object (`/tags`, `/category/name`) or dotted paths (`category.name`). A field and
+    /// everything below it is ignored. Ignored fields are still sent when the object is created or
+    /// updated for another reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_fields: Vec<String>,
+    /// How drift is corrected with a full update (`PUT`, or `POST` as update): `true` (default)
+    /// sends the backend object as read with the spec's fields overlaid, so fields the spec does not
+    /// set survive; `false` sends only the spec's fields. Ignored when the API updates with `PATCH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_on_update: Option<bool>,
 }
 
 /// What happens to the backend object when this CR is deleted. `Delete` deletes it, `Orphan`
@@ -122,6 +133,22 @@ pub struct TargetSpec {
     /// are still reported in `status.responses`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fan_out_success: Option<FanOutSuccess>,
+    /// Secret in this CR's namespace holding the credentials for the backend API; replaces the
+    /// operator's `--auth-secret` for this CR. Keys: `token` (bearer, OAuth2, OpenID Connect),
+    /// `username` + `password` (basic), `apiKey` or the scheme's name (API key), `tls.crt` +
+    /// `tls.key` (client certificate), `ca.crt` (CA of the backend). The first of the API's security
+    /// schemes whose keys are present is used. Changes to the Secret apply without a restart. The
+    /// Secret must carry the label `openapi-operator-gen/backend-credentials: "true"` and must not
+    /// be a service-account token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_secret_ref: Option<AuthSecretRef>,
+}
+
+/// A Secret in the CR's namespace (`spec.target.authSecretRef`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AuthSecretRef {
+    /// Name of the Secret.
+    pub name: String,
 }
 
 /// How a CR's requests are spread over the endpoints of its target (`spec.target.strategy`).
@@ -195,6 +222,12 @@ impl ResourceControls {
     /// Whether `spec.paused` is `true`.
     pub fn is_paused(&self) -> bool {
         self.paused == Some(true)
+    }
+
+    /// Whether full updates merge the spec into the observed object (`spec.mergeOnUpdate`, default
+    /// `true`).
+    pub fn merges_on_update(&self) -> bool {
+        self.merge_on_update != Some(false)
     }
 
     /// The effective delete policy: `spec.onDelete`, else `Delete` for an object the operator

@@ -135,6 +135,41 @@ fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// A JSON pointer for an ignore-list entry: `/a/b` as is, `a.b` → `/a/b`, `a` → `/a`.
+pub fn ignore_pointer(entry: &str) -> String {
+    let entry = entry.trim();
+    if entry.starts_with('/') {
+        entry.to_owned()
+    } else {
+        entry
+            .split('.')
+            .map(escape_pointer_token)
+            .fold(String::new(), |acc, t| format!("{acc}/{t}"))
+    }
+}
+
+/// `drift` without the fields under any entry of `ignore` ([`ignore_pointer`] syntax): a field is
+/// ignored when its pointer equals an entry or lies below it.
+pub fn without_ignored<'a>(drift: Drift, ignore: impl IntoIterator<Item = &'a str>) -> Drift {
+    let pointers: Vec<String> = ignore.into_iter().map(ignore_pointer).collect();
+    if pointers.is_empty() {
+        return drift;
+    }
+    Drift {
+        fields: drift
+            .fields
+            .into_iter()
+            .filter(|f| {
+                !pointers.iter().any(|p| {
+                    f == p
+                        || f.strip_prefix(p.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                })
+            })
+            .collect(),
+    }
+}
+
 /// Body for a full update (`PUT`, or `POST` used as update): the observed object with the desired
 /// body overlaid recursively. Objects are merged key by key; arrays and scalars are replaced;
 /// desired `null`s are skipped. `false`, `0` and `""` are overlaid like any other value.
@@ -279,6 +314,7 @@ mod tests {
         delete: None,
         body_fields: &["id", "name", "status", "photoUrls", "createdAt"],
         read_only_fields: &["createdAt"],
+        ignore_fields: &[],
     };
 
     #[test]
@@ -324,5 +360,20 @@ mod tests {
             merge_for_update(&json!({"a": 3}), &json!({"a": {"b": 1}})),
             json!({"a": {"b": 1}})
         );
+    }
+
+    #[test]
+    fn ignored_fields_and_everything_below_them_are_not_drift() {
+        let drift = compare(
+            &json!({"name": "a", "category": {"id": 1, "name": "x"}, "tags": ["t"], "tagsExtra": 1}),
+            &json!({"name": "b", "category": {"id": 2, "name": "y"}, "tags": ["u"], "tagsExtra": 2}),
+        );
+        assert_eq!(
+            fields(&without_ignored(drift.clone(), ["category.name", "/tags"])),
+            ["/name", "/category/id", "/tagsExtra"]
+        );
+        assert!(without_ignored(drift.clone(), ["name", "category", "tags", "tagsExtra"]).is_empty());
+        assert_eq!(without_ignored(drift.clone(), []), drift);
+        assert_eq!(ignore_pointer("a~b.c/d"), "/a~0b/c~1d");
     }
 }

@@ -87,7 +87,22 @@ pub enum Error {
         source: reqwest::Error,
     },
 
-    /// The backend rejected the request with a 4xx status (other than 408/429). Terminal: the same
+    /// The backend denied access: `401 Unauthorized` or `403 Forbidden`. Retryable with backoff:
+    /// credentials live in a Secret outside the spec and are re-read when it changes, so creating,
+    /// fixing or rotating the Secret must heal the CR without a spec change.
+    #[error("{method} {url}: backend denied access with {status} (check the auth Secret): {message}")]
+    BackendDenied {
+        /// HTTP method of the failed request.
+        method: String,
+        /// URL of the failed request.
+        url: String,
+        /// HTTP status code (401 or 403).
+        status: u16,
+        /// Message extracted from the response body.
+        message: String,
+    },
+
+    /// The backend rejected the request with a 4xx status (other than 401/403/408/429). Terminal: the same
     /// request would be rejected again until the spec changes.
     #[error("{method} {url}: backend rejected the request with {status}: {message}")]
     BackendRejected {
@@ -198,6 +213,7 @@ impl Error {
             Error::BackendUnreachable { .. }
             | Error::BackendTimeout { .. }
             | Error::BackendUnavailable { .. }
+            | Error::BackendDenied { .. }
             | Error::MalformedResponse { .. }
             | Error::MissingReference { .. }
             | Error::NoEndpoint { .. }
@@ -222,6 +238,7 @@ impl Error {
             Error::MalformedResponse { .. } => "malformed_response",
             Error::RedirectRefused { .. } => "redirect_refused",
             Error::BackendRejected { .. } => "backend_rejected",
+            Error::BackendDenied { .. } => "backend_denied",
             Error::BadBackendResponse { .. } => "bad_backend_response",
             Error::BadSpec { .. } => "bad_spec",
             Error::NotRecreatable { .. } => "not_recreatable",
@@ -241,6 +258,7 @@ impl Error {
             | Error::BackendTimeout { .. }
             | Error::BackendUnavailable { .. } => "BackendUnavailable",
             Error::BackendRejected { .. } => "BackendRejected",
+            Error::BackendDenied { .. } => "AccessDenied",
             Error::BadBackendResponse { .. } | Error::MalformedResponse { .. } => "BadBackendResponse",
             Error::RedirectRefused { .. } => "RedirectRefused",
             Error::BadSpec { .. } => "InvalidSpec",
@@ -259,6 +277,7 @@ impl Error {
         match self {
             Error::BackendUnavailable { status, .. }
             | Error::BackendRejected { status, .. }
+            | Error::BackendDenied { status, .. }
             | Error::MalformedResponse { status, .. } => Some(*status),
             Error::FanOut { first, .. } => first.backend_status(),
             _ => None,
@@ -287,8 +306,8 @@ impl Error {
         }
     }
 
-    /// Error for a non-success HTTP status: 5xx, 408 and 429 are retryable, other statuses
-    /// terminal. No `Retry-After`; see [`Error::from_status_retry_after`].
+    /// Error for a non-success HTTP status: 5xx, 408 and 429 are retryable, 401 and 403 are
+    /// [`Error::BackendDenied`] (retryable), other statuses terminal. No `Retry-After`; see [`Error::from_status_retry_after`].
     pub fn from_status(method: &str, url: &str, status: u16, message: String) -> Self {
         Self::from_status_retry_after(method, url, status, message, None)
     }
@@ -309,6 +328,13 @@ impl Error {
                 status,
                 message,
                 retry_after,
+            }
+        } else if status == 401 || status == 403 {
+            Error::BackendDenied {
+                method,
+                url,
+                status,
+                message,
             }
         } else {
             Error::BackendRejected {
@@ -351,7 +377,7 @@ pub fn human_duration(d: Duration) -> String {
 }
 
 /// `error: cause: cause…` (reqwest's own `Display` omits the sources).
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -388,11 +414,19 @@ mod tests {
                 "{status}"
             );
         }
-        for status in [300, 400, 401, 403, 404, 409, 422] {
+        for status in [300, 400, 404, 409, 422] {
             assert!(
                 !Error::from_status("GET", "u", status, String::new()).is_retryable(),
                 "{status}"
             );
+        }
+        for status in [401, 403] {
+            let e = Error::from_status("GET", "u", status, "no".into());
+            assert!(
+                e.is_retryable(),
+                "{status}: credentials may be fixed in the Secret"
+            );
+            assert_eq!((e.reason(), e.backend_status()), ("AccessDenied", Some(status)));
         }
     }
 

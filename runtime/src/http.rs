@@ -396,6 +396,7 @@ mod tests {
         delete: None,
         body_fields: &[],
         read_only_fields: &[],
+        ignore_fields: &[],
     };
 
     #[test]

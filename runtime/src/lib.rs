@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod aggregate;
+pub mod auth;
 pub mod body;
 pub mod cel;
 pub mod client;
@@ -36,9 +37,10 @@ pub mod traits;
 mod test_support;
 
 pub use aggregate::{AggregateSpec, AggregateStatus};
+pub use auth::{ApiKeyLocation, SecurityKind, SecurityScheme};
 pub use controls::{
-    BinaryPayload, DataSource, FanOutSuccess, KeyRef, OnDeletePolicy, ResourceControls, RunControls,
-    TargetSpec, TargetStrategy,
+    AuthSecretRef, BinaryPayload, DataSource, FanOutSuccess, KeyRef, OnDeletePolicy, ResourceControls,
+    RunControls, TargetSpec, TargetStrategy,
 };
 pub use error::{Error, Result};
 pub use operator::{AppInfo, Operator};

@@ -100,6 +100,9 @@ pub struct Operator {
     /// Path prefix of the API on discovered backend endpoints (the path of the OpenAPI spec's
     /// `servers[0].url`, e.g. `/api/v3`); `--backend-base-path` overrides it. `None`: no prefix.
     pub backend_base_path: Option<&'static str>,
+    /// The API's security schemes in declaration order (`components.securitySchemes`): how
+    /// credentials from the auth Secret are sent (see [`crate::auth`]). Empty: bearer, then basic.
+    pub security: &'static [crate::auth::SecurityScheme],
 }
 
 impl Operator {
@@ -109,7 +112,15 @@ impl Operator {
             info,
             kinds: Vec::new(),
             backend_base_path: None,
+            security: &[],
         }
+    }
+
+    /// Sets [`Operator::security`]: the API's security schemes, in declaration order.
+    #[must_use]
+    pub fn security(mut self, schemes: &'static [crate::auth::SecurityScheme]) -> Self {
+        self.security = schemes;
+        self
     }
 
     /// Sets [`Operator::backend_base_path`]: the API's path prefix on discovered endpoints (the

@@ -221,13 +221,19 @@ impl Outcome {
 /// # Errors
 ///
 /// Only Kubernetes API failures (status patches); backend failures are recorded in the status.
+pub async fn reconcile<K: QueryResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
+    let namespace = obj.namespace().unwrap_or_default();
+    let target = obj.controls().target.clone();
+    crate::auth::with_target(target.as_ref(), &namespace, reconcile_scoped(obj, ctx)).await
+}
+
 #[tracing::instrument(skip_all, fields(
     kind = K::DESCRIPTOR.kind,
     namespace = obj.namespace().unwrap_or_default(),
     object = obj.name_any(),
     generation = obj.meta().generation.unwrap_or_default(),
 ))]
-pub async fn reconcile<K: QueryResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile_scoped<K: QueryResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
     let key = object_key(&*obj);
     if obj.meta().deletion_timestamp.is_some() {
         ctx.backoff.reset(&key);

@@ -21,6 +21,11 @@ use tracing::{debug, info, warn};
 use crate::context::Context;
 use crate::error::{Error, Result};
 
+/// Most reconciles of one kind running at once. Backend requests are capped per backend anyway
+/// (`--max-concurrent-requests-per-backend`); this bounds the memory of a burst (10,000 CRs applied
+/// at once queue instead of each holding a pending reconcile) without slowing it down.
+pub const MAX_CONCURRENT_RECONCILES: u16 = 32;
+
 /// Key of an object for per-object state such as the retry backoff: its UID, else
 /// `namespace/name`.
 pub fn object_key<K: Resource>(obj: &K) -> String {
@@ -138,6 +143,14 @@ where
     let events_ctx = ctx.clone();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
+        // The cache needs neither managed fields nor the last-applied annotation: dropping them
+        // keeps memory proportional to the objects' content.
+        .modify(|obj| {
+            obj.meta_mut().managed_fields = None;
+            if let Some(annotations) = obj.meta_mut().annotations.as_mut() {
+                annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+            }
+        })
         .reflect(writer)
         .inspect(move |event| match event {
             Ok(watcher::Event::InitDone) => events_ctx.readiness.set_ready(kind),
@@ -150,7 +163,10 @@ where
             crate::resource::trigger_hash::<K>,
             kube::runtime::PredicateConfig::default(),
         );
-    Controller::for_stream(stream, reader)
+    Controller::for_stream(stream, reader).with_config(
+        kube::runtime::controller::Config::default()
+            .concurrency(crate::reconciler::MAX_CONCURRENT_RECONCILES),
+    )
 }
 
 /// Runs `controller` until `ctx.shutdown` flips; in-flight reconciles finish first.

@@ -8,6 +8,10 @@
 //! - [`body`] replaces the values of JSON object keys that look like credentials (same words) with
 //!   `"<redacted>"` at any depth, then truncates to [`MAX_LOGGED_BODY`] bytes. Non-JSON bodies are
 //!   only truncated. [`redact_value`] does the same to backend data copied into a CR's status.
+//! - [`url`] and [`url_query`] replace the values of secret-looking query parameters (same words),
+//!   and of the parameters an API key scheme names, with [`REDACTED`].
+//! - Header values marked sensitive (every credential [`crate::auth`] injects) are redacted
+//!   whatever their name.
 //! - Names are compared word by word (`authToken` → `auth`, `token`), so ordinary fields such as
 //!   `author` or `passport` are kept.
 
@@ -91,7 +95,7 @@ pub fn headers(headers: &HeaderMap) -> String {
     headers
         .iter()
         .map(|(name, value)| {
-            let shown = if is_secret_header(name.as_str()) {
+            let shown = if value.is_sensitive() || is_secret_header(name.as_str()) {
                 REDACTED.to_owned()
             } else {
                 String::from_utf8_lossy(value.as_bytes()).into_owned()
@@ -100,6 +104,39 @@ pub fn headers(headers: &HeaderMap) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Replaces, in `url`, the values of query parameters that look like secrets or are named in
+/// `names` with [`REDACTED`]. Leaves the URL untouched when there is nothing to redact.
+pub fn url_query(url: &mut reqwest::Url, names: &[&str]) {
+    let secret = |key: &str| names.contains(&key) || is_secret_name(key);
+    if !url.query_pairs().any(|(key, _)| secret(&key)) {
+        return;
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(key, value)| {
+            let shown = if secret(&key) {
+                REDACTED.into()
+            } else {
+                value.into_owned()
+            };
+            (key.into_owned(), shown)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+}
+
+/// `url` for logs, secret-looking query parameter values replaced by [`REDACTED`] (see
+/// [`url_query`]); returned as it is when it does not parse.
+pub fn url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.query().is_some() => {
+            url_query(&mut parsed, &[]);
+            parsed.into()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// A body for debug logs: secret JSON values redacted, at most [`MAX_LOGGED_BODY`] bytes.
@@ -179,6 +216,25 @@ mod tests {
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(shown.contains("accept: application/json"), "{shown}");
         assert_eq!(shown.matches(REDACTED).count(), 6, "{shown}");
+    }
+
+    #[test]
+    fn sensitive_header_values_and_secret_query_parameters_are_redacted() {
+        let mut h = HeaderMap::new();
+        let mut value = HeaderValue::from_static("s3cr3t");
+        value.set_sensitive(true);
+        h.insert(HeaderName::from_static("x-custom"), value);
+        assert_eq!(headers(&h), "x-custom: <redacted>");
+
+        assert_eq!(
+            url("http://h/pet?status=sold&api_key=s3cr3t&access_token=s3cr3t"),
+            "http://h/pet?status=sold&api_key=%3Credacted%3E&access_token=%3Credacted%3E"
+        );
+        assert_eq!(url("http://h/pet?status=a%20b"), "http://h/pet?status=a%20b");
+        assert_eq!(url("not a url ?token=x"), "not a url ?token=x");
+        let mut u = reqwest::Url::parse("http://h/p?k=s3cr3t&x=1").unwrap();
+        url_query(&mut u, &["k"]);
+        assert_eq!(u.as_str(), "http://h/p?k=%3Credacted%3E&x=1");
     }
 
     #[test]

@@ -160,6 +160,14 @@ pub async fn run<K: RestResource>(ctx: Arc<Context>) -> Result<()> {
     let events_ctx = ctx.clone();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
+        // The cache needs neither managed fields nor the last-applied annotation: dropping them
+        // keeps memory proportional to the objects' content.
+        .modify(|obj| {
+            obj.meta_mut().managed_fields = None;
+            if let Some(annotations) = obj.meta_mut().annotations.as_mut() {
+                annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+            }
+        })
         .reflect(writer)
         .inspect(move |event| match event {
             Ok(watcher::Event::InitDone) => events_ctx.readiness.set_ready(kind),
@@ -180,6 +188,10 @@ pub async fn run<K: RestResource>(ctx: Arc<Context>) -> Result<()> {
         "starting controller"
     );
     Controller::for_stream(stream, reader)
+        .with_config(
+            kube::runtime::controller::Config::default()
+                .concurrency(crate::reconciler::MAX_CONCURRENT_RECONCILES),
+        )
         .graceful_shutdown_on(async move {
             let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
         })
@@ -210,19 +222,26 @@ struct FinalizerState {
     deleting: bool,
 }
 
-/// Reconciles one CR of kind `K`; see the module documentation for the protocol.
+/// Reconciles one CR of kind `K`; see the module documentation for the protocol. Backend
+/// requests use the CR's `spec.target.authSecretRef` credentials ([`crate::auth::with_target`]).
 ///
 /// # Errors
 ///
 /// Only Kubernetes API failures (status or finalizer patches); backend failures are recorded in
 /// the status and turned into an [`Action`].
+pub async fn reconcile<K: RestResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
+    let namespace = obj.namespace().unwrap_or_default();
+    let target = obj.controls().target.clone();
+    crate::auth::with_target(target.as_ref(), &namespace, reconcile_scoped(obj, ctx)).await
+}
+
 #[instrument(skip_all, fields(
     kind = K::DESCRIPTOR.kind,
     namespace = obj.namespace().unwrap_or_default(),
     object = obj.name_any(),
     generation = obj.meta().generation.unwrap_or_default(),
 ))]
-pub async fn reconcile<K: RestResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile_scoped<K: RestResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     let finalizer = ctx.app.finalizer();
     let state = FinalizerState {
@@ -434,7 +453,13 @@ async fn sync_at<K: RestResource>(
     };
     let id = id.unwrap_or_default();
     record_success(next, &observed);
-    let found = drift::compare(&desired, &observed.body);
+    let found = drift::without_ignored(
+        drift::compare(&desired, &observed.body),
+        desc.ignore_fields
+            .iter()
+            .copied()
+            .chain(controls.ignore_fields.iter().map(String::as_str)),
+    );
     if controls.is_read_only() {
         // Observation only: no adoption, no claim on the object.
         next.external_id = Some(id.clone());
@@ -491,7 +516,21 @@ async fn sync_at<K: RestResource>(
     };
     let body = match update.method {
         UpdateMethod::Patch => desired,
-        UpdateMethod::Put | UpdateMethod::Post => drift::merge_for_update(&observed.body, &desired),
+        UpdateMethod::Put | UpdateMethod::Post if controls.merges_on_update() => {
+            drift::merge_for_update(&observed.body, &desired)
+        }
+        UpdateMethod::Put | UpdateMethod::Post => {
+            // Only the spec's fields, plus the object's id as the backend reports it (an update on
+            // a collection path such as `PUT /pet` names the object by the id in the body).
+            let mut body = desired;
+            if let (Some(field), Value::Object(map)) = (desc.id_field, &mut body)
+                && !map.contains_key(field)
+                && let Some(observed_id) = observed.body.get(field)
+            {
+                map.insert(field.to_owned(), observed_id.clone());
+            }
+            body
+        }
     };
     let method = Method::from(update.method);
     let url = operation_url(base, &update.operation, desc, spec, Some(&id))?;

@@ -69,6 +69,7 @@ static DESCRIPTOR: ResourceDescriptor = ResourceDescriptor {
     }),
     body_fields: &["id", "name", "available", "tags"],
     read_only_fields: &[],
+    ignore_fields: &[],
 };
 
 impl RestResource for TestPet {
@@ -455,6 +456,44 @@ async fn drift_is_corrected_with_put_of_the_merged_body() {
     );
     apply_calls(&mut obj, &calls);
     assert_eq!(obj.status.as_ref().unwrap().drift_detected, Some(false));
+}
+
+#[tokio::test]
+async fn ignored_fields_are_not_drift_and_merge_on_update_false_sends_only_the_spec() {
+    let (base, backend) = FakeBackend::start().await;
+    let mut obj = pet(json!({"name": "rex", "available": false, "ignoreFields": ["available"]}));
+    for _ in 0..2 {
+        let (_, calls) = reconcile_once(&obj, &base).await;
+        apply_calls(&mut obj, &calls);
+    }
+    // Only the ignored field changes behind the operator's back: no update.
+    backend.put_pet(json!({"id": 1, "name": "rex", "available": true, "owner": {"id": 9}}));
+    backend.log();
+    let (_, calls) = reconcile_once(&obj, &base).await;
+    let log = backend.log();
+    assert_eq!(log.len(), 1, "a read only: {log:?}");
+    // The new backend data is recorded, but no drift.
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.body["status"].get("driftDetectedCount").is_none()
+                && c.body["status"].get("driftDetected").is_none()),
+        "{calls:?}"
+    );
+    apply_calls(&mut obj, &calls);
+
+    // A real drift with mergeOnUpdate: false → PUT of the spec's fields only (the server's
+    // `owner` is not sent back; the ignored field is still sent as the spec says).
+    obj.spec.controls.merge_on_update = Some(false);
+    backend.put_pet(json!({"id": 1, "name": "max", "available": true, "owner": {"id": 9}}));
+    backend.log();
+    reconcile_once(&obj, &base).await;
+    let log = backend.log();
+    assert_eq!((log[1].0.as_str(), log[1].1.as_str()), ("PUT", "/api/v3/pet"));
+    assert_eq!(
+        log[1].2,
+        Some(json!({"id": 1, "name": "rex", "available": false}))
+    );
 }
 
 #[tokio::test]

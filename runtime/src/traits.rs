@@ -83,6 +83,9 @@ pub struct ResourceDescriptor {
     pub body_fields: &'static [&'static str],
     /// JSON names of fields the API owns (`readOnly` in the spec): never sent, ignored by drift.
     pub read_only_fields: &'static [&'static str],
+    /// Fields never reported as drift for this kind (JSON pointers such as `/status`, from the
+    /// generator config `kinds.<Kind>.ignoreFields`); CRs add their own with `spec.ignoreFields`.
+    pub ignore_fields: &'static [&'static str],
 }
 
 /// Implemented by every generated Resource kind; binds the kind to the generic resource reconciler.

@@ -13,6 +13,21 @@ pub const APP: ::openapi_operator_runtime::operator::AppInfo = ::openapi_operato
 pub fn operator() -> ::openapi_operator_runtime::operator::Operator {
     ::openapi_operator_runtime::operator::Operator::new(APP)
         .with_backend_base_path("/api/v3")
+        .security(
+            &[
+                ::openapi_operator_runtime::auth::SecurityScheme {
+                    name: "petstore_auth",
+                    kind: ::openapi_operator_runtime::auth::SecurityKind::OAuth2,
+                },
+                ::openapi_operator_runtime::auth::SecurityScheme {
+                    name: "api_key",
+                    kind: ::openapi_operator_runtime::auth::SecurityKind::ApiKey {
+                        location: ::openapi_operator_runtime::auth::ApiKeyLocation::Header,
+                        name: "api_key",
+                    },
+                },
+            ],
+        )
         .resource::<resources::Pet>()
         .resource::<resources::Order>()
         .resource::<resources::User>()

@@ -6,6 +6,7 @@ mod params;
 mod resource;
 mod runs;
 mod schema;
+mod security;
 
 use openapiv3::{OpenAPI, PathItem, ReferenceOr};
 
@@ -24,6 +25,8 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
         None => naming::default_group(&api.info.title),
     };
     let app_name = group.split('.').next().unwrap_or("app").to_owned();
+    let mut warnings = Vec::new();
+    let security = security::schemes(api, &mut warnings);
     let info = ApiInfo {
         title: api.info.title.trim().to_owned(),
         version: api.info.version.clone(),
@@ -40,6 +43,7 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
             .map(|s| s.url.clone())
             .filter(|u| u.starts_with("http")),
         base_path: api.servers.first().and_then(|s| server_path(&s.url)),
+        security,
     };
     let endpoints = endpoints(api);
 
@@ -50,7 +54,6 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
         .flat_map(|c| [c.collection, c.item_path])
         .collect();
     let resource_kinds: Vec<String> = resource_candidates.iter().map(|c| c.kind.clone()).collect();
-    let mut warnings = Vec::new();
     let mut reasons = Vec::new();
     let run_candidates = runs::candidates(
         api,

@@ -16,7 +16,15 @@ use crate::model::{
 };
 
 /// Spec fields that would clash with the flattened `ResourceControls`.
-const CONTROL_FIELDS: &[&str] = &["target", "executionInterval", "readOnly", "paused", "onDelete"];
+const CONTROL_FIELDS: &[&str] = &[
+    "target",
+    "executionInterval",
+    "readOnly",
+    "paused",
+    "onDelete",
+    "ignoreFields",
+    "mergeOnUpdate",
+];
 
 pub(super) struct Resources {
     pub crds: Vec<Crd>,
@@ -233,11 +241,13 @@ fn build_one<'a>(
         .or_else(|| update_op.and_then(|o| json_body(api, o)));
     let mut fields: Vec<Field> = Vec::new();
     let mut read_only = Vec::new();
+    let mut write_only = Vec::new();
     let mut spec_description = None;
     if let Some((_, schema)) = body {
         let object = converter.object_fields(schema, &c.kind, Some(&module), true);
         spec_description = object.description;
         read_only = object.read_only;
+        write_only = object.write_only;
         for field in object.fields {
             if CONTROL_FIELDS.contains(&field.json_name.as_str()) {
                 warnings.push(format!(
@@ -416,6 +426,24 @@ fn build_one<'a>(
             delete,
             body_fields,
             read_only_fields: read_only,
+            ignore_fields: config
+                .kinds
+                .get(&c.derived)
+                .map(|o| {
+                    o.ignore_fields
+                        .iter()
+                        .map(|f| ignore_pointer(f))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+                .into_iter()
+                // `writeOnly` properties are sent but never come back: not drift.
+                .chain(
+                    write_only
+                        .iter()
+                        .map(|f| format!("/{}", f.replace('~', "~0").replace('/', "~1"))),
+                )
+                .collect(),
         })),
     };
     (crd, used)
@@ -427,5 +455,19 @@ pub(super) fn module_name(kind: &str) -> String {
         snake
     } else {
         format!("{}_kind", snake.trim_start_matches("r#").trim_end_matches('_'))
+    }
+}
+
+/// A JSON pointer for an `ignoreFields` entry: `/a/b` as is, `a.b` → `/a/b` (same rule as the
+/// runtime's `drift::ignore_pointer`).
+fn ignore_pointer(entry: &str) -> String {
+    let entry = entry.trim();
+    if entry.starts_with('/') {
+        entry.to_owned()
+    } else {
+        entry
+            .split('.')
+            .map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1")))
+            .collect()
     }
 }

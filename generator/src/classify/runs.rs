@@ -86,12 +86,21 @@ pub(super) fn segment_word(segment: &str) -> String {
         .collect()
 }
 
+/// Longest derived Query/Action kind name: its plural (`…queries`, `…actions`) stays a DNS-1035
+/// label (63 characters) and so does the CRD name's first label.
+const MAX_KIND_LEN: usize = 56;
+
 fn query_kind(path: &str, root_kind: Option<&str>) -> Option<String> {
-    let words: String = segments(path)
+    let mut words: Vec<String> = segments(path)
         .into_iter()
         .filter(|s| param_name(s).is_none())
         .map(segment_word)
         .collect();
+    // Long paths keep their last words (`/apis/…/watch/mutatingadmissionpolicies`).
+    while words.len() > 1 && words.iter().map(String::len).sum::<usize>() + "Query".len() > MAX_KIND_LEN {
+        words.remove(0);
+    }
+    let words: String = words.concat();
     let stem = if words.is_empty() {
         root_kind?.to_owned()
     } else {
@@ -126,10 +135,13 @@ fn action_kind(path: &str, root_kind: Option<&str>) -> Option<String> {
                 .collect()
         }
     };
-    Some(naming::type_ident(&format!(
-        "{parent}{}Action",
-        segment_word(last)
-    )))
+    let last = segment_word(last);
+    let parent = if parent.len() + last.len() + "Action".len() > MAX_KIND_LEN {
+        String::new()
+    } else {
+        parent
+    };
+    Some(naming::type_ident(&format!("{parent}{last}Action")))
 }
 
 /// Query and Action candidates among the paths no Resource claims. `taken` holds the names of
@@ -536,6 +548,7 @@ fn action_body<'a>(
             example: None,
             default: None,
             source: FieldSource::Body,
+            validation: Default::default(),
         };
         fields.push(field);
         return ActionBody::JsonField {

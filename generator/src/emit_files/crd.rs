@@ -7,18 +7,23 @@
 //! - `Option<T>` adds `nullable: true`; an optional string enum also gets `null` appended to `enum`;
 //! - named structs/enums are inlined with their description, which a field description replaces;
 //! - `required` lists the non-`Option` fields, sorted;
-//! - free-form JSON is `{nullable: true, x-kubernetes-preserve-unknown-fields: true}`.
+//! - free-form JSON is `{nullable: true, x-kubernetes-preserve-unknown-fields: true}`;
+//! - validations are emitted as `#[schemars(extend(...))]` and land as keywords of the field's node
+//!   (items/values of scalar arrays and maps get their whole schema extended); k8s-openapi's
+//!   `JSONSchemaProps` turns bounds and `multipleOf` into `f64` (`1.0`) and drops unknown keys;
+//!   an optional field's `enum` ends with `null`, like schemars' `Option` enums;
+//! - unions are the keywords their hand-written `JsonSchema` impl returns ([`UnionSchema`]);
+//!   `Option<_>` of the untyped one stays without `nullable`.
 //!
-//! The runtime's own types (`ResourceControls`, flattened into every spec, and `ResourceStatus`)
-//! are embedded as JSON in `runtime_schemas/`. They were taken from the compiled CRD
-//! (`cargo run -p petstore-operator --bin crdgen`: `.spec.versions[0].schema.openAPIV3Schema`
-//! `.properties.status` and `.properties.spec.properties.{target,executionInterval}`). To refresh them after a
-//! runtime change, copy those nodes from that output; the generated crate's `tests/crds.rs` fails until
-//! they match.
+//! The runtime's own types (controls and payload flattened into specs, the status types, the
+//! aggregate spec) are embedded as JSON in `runtime_schemas/`, taken from the compiled Petstore CRDs.
+//! After changing one of those runtime types run `scripts/refresh-runtime-schemas.py`, then
+//! `make regen`; every generated crate's `tests/crds.rs` fails until they match.
 
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
+use crate::model::types::{UnionSchema, Validation};
 use crate::model::{Crd, CrdKind, Field, Model, TypeDefKind, TypeRef, TypeSpace};
 
 /// First line of every CRD file (identical to `openapi_operator_runtime::crd::CRD_HEADER`).
@@ -85,6 +90,7 @@ pub fn crd_value(model: &Model, crd: &Crd) -> Result<Value> {
                         example: None,
                         default: None,
                         source: crate::model::types::FieldSource::Body,
+                        validation: Validation::default(),
                     },
                     &model.types,
                     0,
@@ -259,19 +265,43 @@ fn field_schema(field: &Field, types: &TypeSpace, depth: usize) -> Value {
         return Value::Object(out);
     }
     let mut schema = type_schema(&field.ty, types, depth);
+    apply_validation(&mut schema, &field.validation);
     if let Some(format) = &field.format {
         schema.insert("format".to_owned(), json!(format));
     }
     if let Some(d) = &field.description {
         schema.insert("description".to_owned(), json!(d));
     }
-    if !field.required {
+    // `Option<T>`: schemars' `allow_null` adds `null` to a typed schema (`nullable` after
+    // `AddNullable`) and to its `enum`; kube's `OptionalIntOrString` marks an optional int-or-string
+    // nullable; an untyped schema (a union preserving unknown fields) stays as it is.
+    let untyped_union = matches!(
+        &field.ty,
+        TypeRef::Named(n) if matches!(
+            types.get(n).map(|d| &d.kind),
+            Some(TypeDefKind::Union { schema: UnionSchema::Any, .. })
+        )
+    );
+    if !field.required && !untyped_union {
         schema.insert("nullable".to_owned(), json!(true));
         if let Some(Value::Array(values)) = schema.get_mut("enum") {
             values.push(Value::Null);
         }
     }
     Value::Object(schema)
+}
+
+/// Adds a field's validation keywords to its schema, and those of its items or map values.
+fn apply_validation(schema: &mut Map<String, Value>, validation: &Validation) {
+    schema.extend(validation.keywords());
+    for (key, nested) in [
+        ("items", &validation.items),
+        ("additionalProperties", &validation.values),
+    ] {
+        if let (Some(nested), Some(Value::Object(node))) = (nested, schema.get_mut(key)) {
+            node.extend(nested.keywords());
+        }
+    }
 }
 
 fn type_schema(ty: &TypeRef, types: &TypeSpace, depth: usize) -> Map<String, Value> {
@@ -329,6 +359,8 @@ fn type_schema(ty: &TypeRef, types: &TypeSpace, depth: usize) -> Map<String, Val
                     m.insert("type".to_owned(), json!("string"));
                     m
                 }
+                // The generated `JsonSchema` impl returns exactly these keywords plus the description.
+                TypeDefKind::Union { schema, .. } => schema.keywords(),
             };
             if let Some(d) = &def.description {
                 m.insert("description".to_owned(), json!(d));
@@ -338,34 +370,157 @@ fn type_schema(ty: &TypeRef, types: &TypeSpace, depth: usize) -> Map<String, Val
     }
 }
 
-/// Structural-schema violations of a CRD value (empty when it is structural).
+/// Violations of the Kubernetes rules for CRDs in a CRD value (empty when it is valid):
+/// - structural schema: no `$ref`, no logical junctors (`anyOf`, `oneOf`, `allOf`, `not`), every
+///   node typed unless it preserves unknown fields or is int-or-string, no `properties` next to
+///   `additionalProperties`, no `uniqueItems: true`, `enum` values of the node's type;
+/// - `x-kubernetes-*`: `preserve-unknown-fields` only `true` and only on object or untyped nodes,
+///   `int-or-string` only `true` and only on untyped nodes, `list-type` only `atomic`/`set`/`map`
+///   on arrays (`set` over scalar items, `map` with `list-map-keys` over object items);
+/// - names: `metadata.name` is `<plural>.<group>` and a DNS-1123 subdomain; plural, singular, short
+///   names, categories and the lower-cased kind are DNS-1035 labels.
 pub fn structural_violations(value: &Value) -> Vec<String> {
-    fn walk(node: &Value, pointer: &str, out: &mut Vec<String>) {
-        let Value::Object(map) = node else { return };
-        if map.contains_key("$ref") {
-            out.push(format!("{pointer}: $ref"));
-        }
-        let preserve = map.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
-        if !map.contains_key("type") && !preserve {
-            out.push(format!("{pointer}: no type"));
-        }
-        if map.contains_key("properties") && map.contains_key("additionalProperties") {
-            out.push(format!("{pointer}: properties with additionalProperties"));
-        }
-        if let Some(Value::Object(props)) = map.get("properties") {
-            for (k, v) in props {
-                walk(v, &format!("{pointer}/properties/{k}"), out);
-            }
-        }
-        for key in ["items", "additionalProperties"] {
-            if let Some(v) = map.get(key) {
-                walk(v, &format!("{pointer}/{key}"), out);
-            }
-        }
-    }
     let mut out = Vec::new();
     if let Some(schema) = value.pointer("/spec/versions/0/schema/openAPIV3Schema") {
         walk(schema, "", &mut out);
     }
+    name_violations(value, &mut out);
     out
+}
+
+fn walk(node: &Value, pointer: &str, out: &mut Vec<String>) {
+    let Value::Object(map) = node else {
+        out.push(format!("{pointer}: not a schema object"));
+        return;
+    };
+    let flag = |key: &str| map.get(key);
+    let ty = map.get("type").and_then(Value::as_str);
+    for key in ["$ref", "anyOf", "oneOf", "allOf", "not"] {
+        if map.contains_key(key) {
+            out.push(format!("{pointer}: {key}"));
+        }
+    }
+    let preserve = flag("x-kubernetes-preserve-unknown-fields");
+    let int_or_string = flag("x-kubernetes-int-or-string");
+    if !map.contains_key("type") && preserve != Some(&json!(true)) && int_or_string != Some(&json!(true)) {
+        out.push(format!("{pointer}: no type"));
+    }
+    if map.contains_key("properties") && map.contains_key("additionalProperties") {
+        out.push(format!("{pointer}: properties with additionalProperties"));
+    }
+    if map.get("uniqueItems") == Some(&json!(true)) {
+        out.push(format!("{pointer}: uniqueItems: true"));
+    }
+    if let Some(p) = preserve
+        && (p != &json!(true) || !matches!(ty, None | Some("object")))
+    {
+        out.push(format!(
+            "{pointer}: x-kubernetes-preserve-unknown-fields {p} on type {ty:?} (only true, on object or untyped nodes)"
+        ));
+    }
+    if let Some(i) = int_or_string
+        && (i != &json!(true) || ty.is_some())
+    {
+        out.push(format!(
+            "{pointer}: x-kubernetes-int-or-string {i} on type {ty:?} (only true, on untyped nodes)"
+        ));
+    }
+    let list_type = map.get("x-kubernetes-list-type");
+    if let Some(list_type) = list_type {
+        let items = map.get("items");
+        let item_type = items.and_then(|i| i.get("type")).and_then(Value::as_str);
+        let scalar_items = matches!(item_type, Some("string" | "integer" | "number" | "boolean"))
+            || items.and_then(|i| i.get("x-kubernetes-int-or-string")) == Some(&json!(true));
+        let ok = ty == Some("array")
+            && match list_type.as_str() {
+                Some("atomic") => true,
+                Some("set") => scalar_items,
+                Some("map") => item_type == Some("object") && map.contains_key("x-kubernetes-list-map-keys"),
+                _ => false,
+            };
+        if !ok {
+            out.push(format!(
+                "{pointer}: x-kubernetes-list-type {list_type} on type {ty:?} with items of type {item_type:?}"
+            ));
+        }
+    }
+    if map.contains_key("x-kubernetes-list-map-keys") && list_type != Some(&json!("map")) {
+        out.push(format!(
+            "{pointer}: x-kubernetes-list-map-keys without x-kubernetes-list-type: map"
+        ));
+    }
+    if let (Some(Value::Array(values)), Some(ty)) = (map.get("enum"), ty) {
+        let fits = |v: &Value| match (ty, v) {
+            (_, Value::Null) => map.get("nullable") == Some(&json!(true)),
+            ("string", Value::String(_)) | ("boolean", Value::Bool(_)) | ("number", Value::Number(_)) => true,
+            ("integer", Value::Number(n)) => n.is_i64() || n.is_u64(),
+            _ => false,
+        };
+        if let Some(bad) = values.iter().find(|v| !fits(v)) {
+            out.push(format!("{pointer}: enum value {bad} does not fit type {ty}"));
+        }
+    }
+    if let Some(Value::Object(props)) = map.get("properties") {
+        for (k, v) in props {
+            walk(v, &format!("{pointer}/properties/{k}"), out);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        match map.get(key) {
+            Some(Value::Bool(true)) if key == "additionalProperties" => {
+                out.push(format!(
+                    "{pointer}/{key}: true (use x-kubernetes-preserve-unknown-fields)"
+                ));
+            }
+            Some(v) => walk(v, &format!("{pointer}/{key}"), out),
+            None => {}
+        }
+    }
+}
+
+fn name_violations(value: &Value, out: &mut Vec<String>) {
+    let text = |p: &str| value.pointer(p).and_then(Value::as_str).unwrap_or_default();
+    let (name, group) = (text("/metadata/name"), text("/spec/group"));
+    let (plural, singular, kind) = (
+        text("/spec/names/plural"),
+        text("/spec/names/singular"),
+        text("/spec/names/kind"),
+    );
+    if name != format!("{plural}.{group}") {
+        out.push(format!("metadata.name {name:?} is not <plural>.<group>"));
+    }
+    if name.len() > 253 || !name.split('.').all(crate::model::naming::is_dns_label) {
+        out.push(format!("metadata.name {name:?} is not a DNS-1123 subdomain"));
+    }
+    let list = |p: &str| -> Vec<&str> {
+        value
+            .pointer(p)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    };
+    let lower_kind = kind.to_ascii_lowercase();
+    let labels = [
+        ("plural", vec![plural]),
+        ("singular", vec![singular]),
+        ("kind", vec![lower_kind.as_str()]),
+    ]
+    .into_iter()
+    .chain([
+        ("shortNames", list("/spec/names/shortNames")),
+        ("categories", list("/spec/names/categories")),
+    ]);
+    for (what, names) in labels {
+        for n in names {
+            let dns_1035 =
+                crate::model::naming::is_dns_label(n) && n.starts_with(|c: char| c.is_ascii_lowercase());
+            if !dns_1035 {
+                out.push(format!("names.{what} {n:?} is not a DNS-1035 label"));
+            }
+        }
+    }
+    if !kind.starts_with(|c: char| c.is_ascii_uppercase()) || !kind.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        out.push(format!("names.kind {kind:?} is not a PascalCase name"));
+    }
 }

@@ -5,7 +5,7 @@ use quote::quote;
 
 use super::types::{ident, plain, type_def};
 use crate::error::Result;
-use crate::model::{CrdKind, Model};
+use crate::model::{ApiKeyLocation, CrdKind, Model, SecurityKind, SecurityScheme};
 
 pub(super) fn lib_rs(model: &Model) -> Result<TokenStream> {
     let a = &model.api;
@@ -34,6 +34,7 @@ pub(super) fn lib_rs(model: &Model) -> Result<TokenStream> {
         .base_path
         .as_ref()
         .map(|p| quote! { .with_backend_base_path(#p) });
+    let security = security_schemes(&a.security);
     Ok(quote! {
         #![doc = #doc]
 
@@ -52,9 +53,47 @@ pub(super) fn lib_rs(model: &Model) -> Result<TokenStream> {
         pub fn operator() -> ::openapi_operator_runtime::operator::Operator {
             ::openapi_operator_runtime::operator::Operator::new(APP)
                 #base_path
+                #security
                 #(#registrations)*
         }
     })
+}
+
+/// `.security(&[…])` listing the API's security schemes for the runtime; nothing when there are none.
+fn security_schemes(schemes: &[SecurityScheme]) -> Option<TokenStream> {
+    if schemes.is_empty() {
+        return None;
+    }
+    let entries = schemes.iter().map(|s| {
+        let name = &s.name;
+        let kind = match &s.kind {
+            SecurityKind::Bearer => quote! { Bearer },
+            SecurityKind::Basic => quote! { Basic },
+            SecurityKind::OAuth2 => quote! { OAuth2 },
+            SecurityKind::OpenIdConnect => quote! { OpenIdConnect },
+            SecurityKind::MutualTls => quote! { MutualTls },
+            SecurityKind::ApiKey { location, name } => {
+                let location = match location {
+                    ApiKeyLocation::Header => quote! { Header },
+                    ApiKeyLocation::Query => quote! { Query },
+                    ApiKeyLocation::Cookie => quote! { Cookie },
+                };
+                quote! {
+                    ApiKey {
+                        location: ::openapi_operator_runtime::auth::ApiKeyLocation::#location,
+                        name: #name,
+                    }
+                }
+            }
+        };
+        quote! {
+            ::openapi_operator_runtime::auth::SecurityScheme {
+                name: #name,
+                kind: ::openapi_operator_runtime::auth::SecurityKind::#kind,
+            }
+        }
+    });
+    Some(quote! { .security(&[#(#entries),*]) })
 }
 
 pub(super) fn main_rs(model: &Model) -> Result<TokenStream> {
@@ -132,28 +171,39 @@ pub(super) fn crds_test(model: &Model) -> Result<TokenStream> {
     for crd in &model.crds {
         let kind = ident(&crd.names.kind)?;
         let module = crd.module.trim_start_matches("r#");
-        let crd_file = format!("../deploy/crds/{}.{}.yaml", crd.names.plural, model.api.group);
-        let sample_file = format!("../samples/{}.yaml", crd.names.singular);
+        let crd_name = format!("{}.{}.yaml", crd.names.plural, model.api.group);
+        let crd_file = format!("../deploy/crds/{crd_name}");
+        let chart_crd_file = format!("../chart/{}/crds/{crd_name}", model.api.operator_name);
         let crd_test = plain(&format!("{module}_crd_matches_deploy_file"));
-        let sample_test = plain(&format!("{module}_sample_round_trips"));
         tests.push(quote! {
             #[test]
             fn #crd_test() {
                 let yaml = to_yaml(&#krate::resources::#kind::crd()).unwrap();
                 assert_eq!(yaml, include_str!(#crd_file), "regenerate with openapi-operator-gen");
-            }
-
-            #[test]
-            fn #sample_test() {
-                let sample: #krate::resources::#kind = ::serde_saphyr::from_str(include_str!(#sample_file)).unwrap();
-                let json = ::serde_json::to_value(&sample).unwrap();
-                let back: #krate::resources::#kind = ::serde_json::from_value(json).unwrap();
-                assert_eq!(sample, back);
+                assert_eq!(yaml, include_str!(#chart_crd_file), "regenerate with openapi-operator-gen");
             }
         });
+        // Resource kinds also have samples that adopt and observe an existing backend object.
+        let samples: &[(&str, &str)] = match crd.kind {
+            CrdKind::Resource(_) => &[("", ""), ("adopt_", "-adopt"), ("observe_", "-observe")],
+            _ => &[("", "")],
+        };
+        for (prefix, suffix) in samples {
+            let sample_file = format!("../samples/{}{suffix}.yaml", crd.names.singular);
+            let sample_test = plain(&format!("{module}_{prefix}sample_round_trips"));
+            tests.push(quote! {
+                #[test]
+                fn #sample_test() {
+                    let sample: #krate::resources::#kind = ::serde_saphyr::from_str(include_str!(#sample_file)).unwrap();
+                    let json = ::serde_json::to_value(&sample).unwrap();
+                    let back: #krate::resources::#kind = ::serde_json::from_value(json).unwrap();
+                    assert_eq!(sample, back);
+                }
+            });
+        }
     }
     Ok(quote! {
-        #![doc = " Generated CRD files match the compiled types, and every sample deserializes and round-trips."]
+        #![doc = " Generated CRD files (deploy/crds and the Helm chart's crds) match the compiled types, and every sample deserializes and round-trips."]
 
         use ::kube::CustomResourceExt;
         use ::openapi_operator_runtime::crd::to_yaml;

@@ -64,6 +64,7 @@ pub fn kind_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
     let delete = option_tokens(ops.delete.as_ref().map(operation));
     let body_fields = &ops.body_fields;
     let read_only = &ops.read_only_fields;
+    let ignore = &ops.ignore_fields;
     let descriptor_doc = format!(" HTTP binding of [`{kind}`] (read by the runtime's resource reconciler).");
 
     Ok(quote! {
@@ -109,6 +110,7 @@ pub fn kind_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
             delete: #delete,
             body_fields: &[#(#body_fields),*],
             read_only_fields: &[#(#read_only),*],
+            ignore_fields: &[#(#ignore),*],
         };
 
         impl ::openapi_operator_runtime::RestResource for #kind_ident {

@@ -51,6 +51,54 @@ pub struct ApiInfo {
     /// Path of the first `servers` entry (`/api/v3`), absolute or relative URL alike; `None` when
     /// it is empty or `/`. The API's prefix on backend endpoints discovered from workloads.
     pub base_path: Option<String>,
+    /// `components.securitySchemes` the runtime can use, in declaration order (the runtime uses the
+    /// first one whose keys the auth Secret has).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security: Vec<SecurityScheme>,
+}
+
+/// One security scheme of the API (`components.securitySchemes`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SecurityScheme {
+    /// Its name in the spec (`api_key`).
+    pub name: String,
+    /// How credentials are sent.
+    pub kind: SecurityKind,
+    /// Whether the top-level or an operation's `security` names it.
+    pub referenced: bool,
+}
+
+/// How a security scheme sends credentials.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub enum SecurityKind {
+    /// `http` `bearer`.
+    Bearer,
+    /// `http` `basic`.
+    Basic,
+    /// `apiKey` in a header, query parameter or cookie.
+    ApiKey {
+        /// Where.
+        location: ApiKeyLocation,
+        /// Header, parameter or cookie name.
+        name: String,
+    },
+    /// `oauth2`: a bearer token from the auth Secret (no flow is run).
+    OAuth2,
+    /// `openIdConnect`: a bearer token from the auth Secret.
+    OpenIdConnect,
+    /// `mutualTLS` (OpenAPI 3.1): a client certificate from the auth Secret.
+    MutualTls,
+}
+
+/// Where an API key goes.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub enum ApiKeyLocation {
+    /// A header.
+    Header,
+    /// A query parameter.
+    Query,
+    /// A cookie.
+    Cookie,
 }
 
 /// One CRD.
@@ -195,6 +243,8 @@ pub struct ResourceOps {
     pub body_fields: Vec<String>,
     /// JSON names of `readOnly` body fields (excluded from the spec).
     pub read_only_fields: Vec<String>,
+    /// Fields never reported as drift (`kinds.<Kind>.ignoreFields`), as JSON pointers.
+    pub ignore_fields: Vec<String>,
 }
 
 /// A parameter bound to a spec field.

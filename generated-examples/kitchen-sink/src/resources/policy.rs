@@ -142,6 +142,7 @@ pub static POLICY_DESCRIPTOR: ::openapi_operator_runtime::ResourceDescriptor = :
         "blob",
     ],
     read_only_fields: &["createdAt"],
+    ignore_fields: &[],
 };
 impl ::openapi_operator_runtime::RestResource for Policy {
     const DESCRIPTOR: &'static ::openapi_operator_runtime::ResourceDescriptor = &POLICY_DESCRIPTOR;

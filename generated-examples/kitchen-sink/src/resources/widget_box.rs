@@ -157,6 +157,7 @@ pub static WIDGET_BOX_DESCRIPTOR: ::openapi_operator_runtime::ResourceDescriptor
         "matrix",
     ],
     read_only_fields: &["id"],
+    ignore_fields: &[],
 };
 impl ::openapi_operator_runtime::RestResource for WidgetBox {
     const DESCRIPTOR: &'static ::openapi_operator_runtime::ResourceDescriptor = &WIDGET_BOX_DESCRIPTOR;

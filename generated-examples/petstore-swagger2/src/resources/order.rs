@@ -98,6 +98,7 @@ pub static ORDER_DESCRIPTOR: ::openapi_operator_runtime::ResourceDescriptor = ::
     }),
     body_fields: &["id", "petId", "quantity", "shipDate", "status", "complete"],
     read_only_fields: &[],
+    ignore_fields: &[],
 };
 impl ::openapi_operator_runtime::RestResource for Order {
     const DESCRIPTOR: &'static ::openapi_operator_runtime::ResourceDescriptor = &ORDER_DESCRIPTOR;

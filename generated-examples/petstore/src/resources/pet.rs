@@ -94,6 +94,7 @@ pub static PET_DESCRIPTOR: ::openapi_operator_runtime::ResourceDescriptor = ::op
     }),
     body_fields: &["id", "name", "category", "photoUrls", "tags", "status"],
     read_only_fields: &[],
+    ignore_fields: &[],
 };
 impl ::openapi_operator_runtime::RestResource for Pet {
     const DESCRIPTOR: &'static ::openapi_operator_runtime::ResourceDescriptor = &PET_DESCRIPTOR;

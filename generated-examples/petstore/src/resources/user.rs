@@ -90,6 +90,7 @@ pub static USER_DESCRIPTOR: ::openapi_operator_runtime::ResourceDescriptor = ::o
         "userStatus",
     ],
     read_only_fields: &[],
+    ignore_fields: &[],
 };
 impl ::openapi_operator_runtime::RestResource for User {
     const DESCRIPTOR: &'static ::openapi_operator_runtime::ResourceDescriptor = &USER_DESCRIPTOR;
