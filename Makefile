@@ -9,7 +9,7 @@ PETSTORE_SPEC := specs/petstore-3.0.yaml
 EXAMPLES := generated-examples
 GEN := $(CARGO) run -q -p openapi-operator-gen --
 
-.PHONY: help build test lint fmt fmt-check regen check-generated demo bench ci clean
+.PHONY: help build test test-large lint fmt fmt-check regen check-generated demo bench ci clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,13 @@ build: ## build every crate (generator, runtime, test kit, generated examples)
 test: ## run the whole test suite (unit, golden, CLI, e2e against the test API server)
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
+
+LARGE := target/large-specs
+test-large: ## generate the GitHub and Kubernetes operators (299 and 426 kinds) and compile them with clippy -D warnings; not in `make ci` (too slow for 2 cores)
+	$(GEN) --spec specs/github-3.0.json --output $(LARGE)/github --runtime-path runtime --workspace standalone --quiet
+	$(GEN) --spec specs/kubernetes-swagger-2.0.json --output $(LARGE)/kubernetes --runtime-path runtime --workspace standalone --quiet
+	cd $(LARGE)/github && CARGO_TARGET_DIR=$(CURDIR)/target/large $(CARGO) clippy --all-targets -- -D warnings && CARGO_TARGET_DIR=$(CURDIR)/target/large $(CARGO) test
+	cd $(LARGE)/kubernetes && CARGO_TARGET_DIR=$(CURDIR)/target/large $(CARGO) clippy --all-targets -- -D warnings && CARGO_TARGET_DIR=$(CURDIR)/target/large $(CARGO) test
 
 lint: fmt-check ## rustfmt check + clippy -D warnings over the workspace
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
