@@ -439,11 +439,10 @@ fn bind_param<'a>(
         });
         let field = bind(converter, kind, fields, &alias, param, source, required);
         if let Some(f) = fields.iter_mut().find(|f| f.json_name == field) {
-            f.description = Some(format!(
-                "The `{name}` parameter (renamed: `{name}` is an operator control). {}",
-                f.description.clone().unwrap_or_default()
-            ))
-            .map(|d| d.trim_end().to_owned());
+            let original = f.description.take().unwrap_or_default();
+            let text =
+                format!("The `{name}` parameter (renamed: `{name}` is an operator control). {original}");
+            f.description = Some(text.trim_end().to_owned());
         }
         return field;
     }
