@@ -6,9 +6,9 @@
 //! 1. **Throughput.** `SCALE_CRS` (default 1,000) Pet CRs are created at once and the operator
 //!    syncs them; the wall time from the first create to the last `Synced` is compared with a lower
 //!    bound measured in the same run on a fresh server pair: a plain loop that creates the same
-//!    CRs and makes, per CR, exactly the calls the operator makes (`POST /pet`, a finalizer patch
-//!    when the operator adds one, one status patch), with the operator's per-backend concurrency
-//!    (8). Target: ≤ 2× the lower bound.
+//!    CRs and makes, per CR, the calls the operator made in the measured run (`POST /pet`, as
+//!    many `GET /pet/{id}` and status patches as it averaged, a finalizer patch when it adds one),
+//!    with the operator's per-backend concurrency (8). Target: ≤ 2× the lower bound.
 //! 2. **Steady state.** With nothing changing, API-server writes and backend calls are counted
 //!    over three `executionInterval`s. Targets: 0 writes, 1 backend call per CR per interval.
 //! 3. **Memory.** `RSS_CRS` (default 10,000) CRs synced; the operator's peak RSS (`VmHWM`) is
@@ -131,6 +131,7 @@ struct OperatorRun {
     status_patches_per_cr: f64,
     main_writes_per_cr: f64,
     backend_posts_per_cr: f64,
+    backend_gets_per_cr: f64,
 }
 
 /// Phase 1a: the operator syncs `n` CRs; returns the figures and leaves the environment running
@@ -154,6 +155,13 @@ async fn operator_run(n: usize) -> Result<(Env, Child, OperatorRun)> {
     let status = after.writes("pets", Some("status")) - before.writes("pets", Some("status"));
     let main = after.writes("pets", None) - before.writes("pets", None) - n as u64;
     let posts = env.backend.store().request_count("POST", "/api/v3/pet");
+    let gets = env
+        .backend
+        .store()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/api/v3/pet/"))
+        .count();
     Ok((
         env,
         child,
@@ -162,6 +170,7 @@ async fn operator_run(n: usize) -> Result<(Env, Child, OperatorRun)> {
             status_patches_per_cr: per_cr(status),
             main_writes_per_cr: per_cr(main),
             backend_posts_per_cr: per_cr(posts as u64),
+            backend_gets_per_cr: per_cr(gets as u64),
         },
     ))
 }
@@ -175,6 +184,7 @@ async fn lower_bound(n: usize, run: &OperatorRun) -> Result<Duration> {
     let base = env.backend.base_url();
     let finalizer = run.main_writes_per_cr >= 0.5;
     let status_patches = run.status_patches_per_cr.round().max(1.0) as usize;
+    let reads = run.backend_gets_per_cr.round() as usize;
     let start = Instant::now();
     create_all(&env, n, &format!("{INTERVAL_SECS}s")).await?;
     futures::stream::iter(0..n)
@@ -190,6 +200,12 @@ async fn lower_bound(n: usize, run: &OperatorRun) -> Result<Duration> {
                     .error_for_status()?
                     .json()
                     .await?;
+                for _ in 0..reads {
+                    http.get(format!("{base}/pet/{}", created["id"]))
+                        .send()
+                        .await?
+                        .error_for_status()?;
+                }
                 if finalizer {
                     api.patch(
                         &name,
@@ -297,12 +313,13 @@ async fn throughput(n: usize, failed: &mut Vec<String>) -> Result<()> {
     let bound = lower_bound(n, &run).await?;
     let ratio = run.wall.as_secs_f64() / bound.as_secs_f64();
     println!(
-        "{n} Pet CRs → Synced: operator {:.2} s, lower bound {:.2} s, ratio {ratio:.2} (target ≤ 2.00) [per CR: {:.2} status patches, {:.2} other writes, {:.2} POST /pet]",
+        "{n} Pet CRs → Synced: operator {:.2} s, lower bound {:.2} s, ratio {ratio:.2} (target ≤ 2.00) [per CR: {:.2} status patches, {:.2} other writes, {:.2} POST /pet, {:.2} GET /pet/{{id}}]",
         run.wall.as_secs_f64(),
         bound.as_secs_f64(),
         run.status_patches_per_cr,
         run.main_writes_per_cr,
         run.backend_posts_per_cr,
+        run.backend_gets_per_cr,
     );
     println!(
         "steady state over 3 × {INTERVAL_SECS}s: {steady_writes} API-server writes (target 0), {gets_per_cr:.2} backend GETs per CR per interval (target 1)"
