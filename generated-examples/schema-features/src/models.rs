@@ -19,6 +19,7 @@ pub struct Part {
 /// The CRD schema is structural rather than a list of alternatives (Kubernetes rejects `anyOf` with types); the Rust type keeps the alternatives.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
 pub enum Shape {
     Circle(Circle),
     Square(Square),
@@ -93,6 +94,7 @@ pub struct Square {
 /// The CRD schema is structural rather than a list of alternatives (Kubernetes rejects `anyOf` with types); the Rust type keeps the alternatives.
 #[derive(::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
 pub enum Contact {
     Email(ContactEmail),
     Phone(ContactPhone),

@@ -227,6 +227,8 @@ fn union_def(
             #docs
             #[derive(::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq)]
             #[serde(untagged)]
+            // The variants mirror the API's schemas; boxing them would only move the size around.
+            #[allow(clippy::large_enum_variant)]
             pub enum #name {
                 #(#arms)*
             }
@@ -251,6 +253,8 @@ fn union_def(
         #docs
         #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
         #[serde(untagged)]
+        // The variants mirror the API's schemas; boxing them would only move the size around.
+        #[allow(clippy::large_enum_variant)]
         pub enum #name {
             #(#arms)*
         }

@@ -166,6 +166,7 @@ pub struct GadgetSpec {
 /// The CRD schema is structural rather than a list of alternatives (Kubernetes rejects `anyOf` with types); the Rust type keeps the alternatives.
 #[derive(::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
 pub enum GadgetSizeOrName {
     Integer(i64),
     String(String),
@@ -186,6 +187,7 @@ impl ::schemars::JsonSchema for GadgetSizeOrName {
 /// The CRD schema is structural rather than a list of alternatives (Kubernetes rejects `anyOf` with types); the Rust type keeps the alternatives.
 #[derive(::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
 pub enum GadgetValue {
     String(String),
     Boolean(bool),
@@ -205,6 +207,7 @@ impl ::schemars::JsonSchema for GadgetValue {
 /// The CRD schema is structural rather than a list of alternatives (Kubernetes rejects `anyOf` with types); the Rust type keeps the alternatives.
 #[derive(::serde::Serialize, ::serde::Deserialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
 pub enum GadgetSizesItem {
     Integer(i64),
     String(String),
