@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{CustomResource, CustomResourceExt};
 use petstore_server::Fault;
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::controls::{BinaryPayload, RunControls};
-use crate::test_support::{Env, eventually};
+use crate::test_support::{Env, at, condition_status as cond, conditions as super_conditions, eventually};
 use crate::traits::{ActionDescriptor, ActionMethod, OperationDescriptor, ParamBinding};
 
 // ---------------------------------------------------------------- test kinds
@@ -187,14 +187,6 @@ async fn reconcile_with(
     reconcile(Arc::new(obj), actx.clone()).await
 }
 
-fn cond<'a>(conditions: &'a [Condition], t: &str) -> &'a str {
-    conditions
-        .iter()
-        .find(|c| c.type_ == t)
-        .map(|c| c.status.as_str())
-        .unwrap_or("missing")
-}
-
 fn upload_requests(env: &Env) -> usize {
     env.petstore
         .store()
@@ -203,26 +195,12 @@ fn upload_requests(env: &Env) -> usize {
 
 // ---------------------------------------------------------------- pure parts
 
-fn at(second: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_second(second).unwrap()
-}
-
 fn status_with(state: ActionState, conditions: &[(&str, &str)], last: Option<i64>) -> ActionStatus {
     ActionStatus {
         state: Some(state),
         observed_generation: Some(1),
         last_execution_time: last.map(|s| Time(at(s))),
-        conditions: conditions
-            .iter()
-            .map(|(t, s)| Condition {
-                type_: (*t).into(),
-                status: (*s).into(),
-                reason: "R".into(),
-                message: String::new(),
-                observed_generation: Some(1),
-                last_transition_time: Time(at(0)),
-            })
-            .collect(),
+        conditions: super_conditions(conditions),
         ..ActionStatus::default()
     }
 }

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::controls::RunControls;
-use crate::test_support::{Env, eventually};
+use crate::test_support::{
+    Env, at, condition_status as condition, conditions as super_conditions, eventually,
+};
 use crate::traits::{OperationDescriptor, ParamBinding, QueryDescriptor};
 
 // ---------------------------------------------------------------- test kinds
@@ -145,41 +147,14 @@ async fn reconcile_stored<K: QueryResource>(env: &Env, api: &Api<K>, name: &str)
     reconcile(Arc::new(obj), env.ctx.clone()).await.unwrap()
 }
 
-fn condition<'a>(
-    conditions: &'a [k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
-    t: &str,
-) -> &'a str {
-    conditions
-        .iter()
-        .find(|c| c.type_ == t)
-        .map(|c| c.status.as_str())
-        .unwrap_or("missing")
-}
-
 // ---------------------------------------------------------------- pure parts
-
-fn at(second: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_second(second).unwrap()
-}
 
 fn status_with(state: QueryState, conditions: &[(&str, &str)], last: Option<i64>) -> QueryStatus<Value> {
     QueryStatus {
         state: Some(state),
         observed_generation: Some(1),
         last_execution_time: last.map(|s| Time(at(s))),
-        conditions: conditions
-            .iter()
-            .map(
-                |(t, s)| k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
-                    type_: (*t).into(),
-                    status: (*s).into(),
-                    reason: "R".into(),
-                    message: String::new(),
-                    observed_generation: Some(1),
-                    last_transition_time: Time(at(0)),
-                },
-            )
-            .collect(),
+        conditions: super_conditions(conditions),
         ..QueryStatus::default()
     }
 }

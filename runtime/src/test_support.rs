@@ -121,3 +121,37 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The instant `second` seconds after the Unix epoch.
+pub fn at(second: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(second).unwrap()
+}
+
+/// The status (`True`/`False`/…) of condition `type_`, or `missing`.
+pub fn condition_status<'a>(
+    conditions: &'a [k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    type_: &str,
+) -> &'a str {
+    conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| c.status.as_str())
+        .unwrap_or("missing")
+}
+
+/// Conditions of generation 1 from `(type, status)` pairs.
+pub fn conditions(pairs: &[(&str, &str)]) -> Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    pairs
+        .iter()
+        .map(
+            |(t, s)| k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+                type_: (*t).into(),
+                status: (*s).into(),
+                reason: "R".into(),
+                message: String::new(),
+                observed_generation: Some(1),
+                last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(at(0)),
+            },
+        )
+        .collect()
+}
