@@ -429,12 +429,7 @@ fn build_one<'a>(
             ignore_fields: config
                 .kinds
                 .get(&c.derived)
-                .map(|o| {
-                    o.ignore_fields
-                        .iter()
-                        .map(|f| ignore_pointer(f))
-                        .collect::<Vec<_>>()
-                })
+                .map(|o| o.ignore_fields.clone())
                 .unwrap_or_default()
                 .into_iter()
                 // `writeOnly` properties are sent but never come back: not drift.
@@ -455,19 +450,5 @@ pub(super) fn module_name(kind: &str) -> String {
         snake
     } else {
         format!("{}_kind", snake.trim_start_matches("r#").trim_end_matches('_'))
-    }
-}
-
-/// A JSON pointer for an `ignoreFields` entry: `/a/b` as is, `a.b` → `/a/b` (same rule as the
-/// runtime's `drift::ignore_pointer`).
-fn ignore_pointer(entry: &str) -> String {
-    let entry = entry.trim();
-    if entry.starts_with('/') {
-        entry.to_owned()
-    } else {
-        entry
-            .split('.')
-            .map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1")))
-            .collect()
     }
 }

@@ -243,7 +243,8 @@ pub struct ResourceOps {
     pub body_fields: Vec<String>,
     /// JSON names of `readOnly` body fields (excluded from the spec).
     pub read_only_fields: Vec<String>,
-    /// Fields never reported as drift (`kinds.<Kind>.ignoreFields`), as JSON pointers.
+    /// Fields never reported as drift (`kinds.<Kind>.ignoreFields`), as written: JSON pointers or
+    /// dotted paths, normalised by the runtime (`drift::ignore_pointer`).
     pub ignore_fields: Vec<String>,
 }
 
