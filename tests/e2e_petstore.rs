@@ -177,6 +177,59 @@ async fn steady_state_reads_the_backend_but_writes_nothing() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_pet_costs_one_create_and_a_removed_finalizer_is_put_back() -> Result<()> {
+    let s = Scenario::start("lean").await?;
+    let store = s.env.backend.store();
+    let pets = s.api("Pet", "pets");
+    s.create("Pet", "pets", "lean", json!({"name": "lean", "photoUrls": []}))
+        .await?;
+    let finalizer = format!("{GROUP}/finalizer");
+    let has_finalizer =
+        |o: &kube::api::DynamicObject| o.metadata.finalizers.iter().flatten().any(|f| *f == finalizer);
+    let obj = s
+        .wait_status("Pet", "pets", "lean", "Synced with finalizer", |o, st| {
+            state(st) == "Synced" && has_finalizer(o)
+        })
+        .await?;
+    let id = external_id(&obj.data["status"]).context("externalID")?;
+    // The finalizer patch must not cause a second reconcile (a read of the new pet and another
+    // status write): creating a pet is one POST and nothing else.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(store.request_count("POST", "/api/v3/pet"), 1);
+    assert_eq!(
+        store.request_count("GET", &format!("/api/v3/pet/{id}")),
+        0,
+        "the watch event of the operator's own finalizer patch triggered a reconcile\n{}",
+        tail(&s.operator.log(), 40)
+    );
+    let settled = pets.get("lean").await?;
+    assert_eq!(settled.metadata.resource_version, obj.metadata.resource_version);
+
+    // Someone removes the finalizer: the operator puts it back (a deleted CR must still delete
+    // the pet it created).
+    pets.patch(
+        "lean",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await?;
+    s.wait_status("Pet", "pets", "lean", "finalizer restored", |o, _| {
+        has_finalizer(o)
+    })
+    .await?;
+    pets.delete("lean", &DeleteParams::default()).await?;
+    wait_until(WAIT, || async {
+        pets.get_opt("lean").await.ok()?.is_none().then_some(())
+    })
+    .await?;
+    assert!(
+        store.pet(id).is_none(),
+        "the pet the operator created is deleted with its CR"
+    );
+    s.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backend_4xx_is_terminal_with_its_message_until_the_spec_changes() -> Result<()> {
     let s = Scenario::start("reject").await?;
     let store = s.env.backend.store();

@@ -284,7 +284,7 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
         });
     let auth = crate::auth::Authenticator::new(op.security, auth_secret, client.clone(), stop_rx.clone());
     let backend = BackendClient::with_config(args.http_config())?.with_auth(Arc::new(auth));
-    let recorder = kube::runtime::events::Recorder::new(client.clone(), op.info.name.into());
+    let recorder = crate::events::Recorder::new(client.clone(), op.info.name).in_background();
     let endpoints = args.targeting.resolver(
         args.base_url.as_deref(),
         op.backend_base_path,
@@ -294,6 +294,8 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
     )?;
     let ctx = Arc::new(Context {
         recorder,
+        caches: crate::cache::SharedCaches::default(),
+        own_writes: crate::reconciler::OwnWrites::default(),
         client,
         app: op.info,
         backend,

@@ -27,7 +27,11 @@ pub struct Context {
     /// Flips to `true` when the operator should shut down gracefully.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Publishes `events.k8s.io/v1` Events (reporter: the app name) on state transitions.
-    pub recorder: kube::runtime::events::Recorder,
+    pub recorder: crate::events::Recorder,
+    /// The cache of every kind, shared by its controller and the aggregates.
+    pub caches: crate::cache::SharedCaches,
+    /// Metadata writes of the operator itself whose watch events must not trigger a reconcile.
+    pub own_writes: crate::reconciler::OwnWrites,
     /// Every registered kind except Aggregate kinds (group, version, kind, plural): what the
     /// aggregate reconciler watches and selects from.
     pub kinds: Vec<kube::core::ApiResource>,

@@ -52,9 +52,7 @@ pub async fn publish_event<K: Resource<DynamicType = ()>>(
         action: "Reconcile".to_owned(),
         secondary: None,
     };
-    if let Err(error) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
-        warn!(%error, reason, "could not publish event");
-    }
+    ctx.recorder.record(event, obj.object_ref(&())).await;
 }
 
 /// Sends a JSON merge patch (`{"status": …}`) to the status subresource of `name`. With
@@ -121,7 +119,8 @@ pub fn requeue_after_error(key: &str, kind: &str, name: &str, error: &Error, ctx
 }
 
 /// A controller for kind `K` in `ctx.watch_namespace` (or all namespaces): readiness registered
-/// under `kind` and set after the initial list, backoff forgotten on delete, and reconciles
+/// under `kind` and set after the initial list, its store shared through [`Context::caches`] with
+/// every watch event announced there, backoff forgotten on delete, and reconciles
 /// triggered only by [`crate::resource::trigger_hash`] changes (generation, deletion, finalizers,
 /// the reconcile-request annotation), never by status writes.
 pub fn controller<K>(kind: &'static str, ctx: &Arc<Context>) -> Controller<K>
@@ -129,6 +128,7 @@ where
     K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
         + Clone
         + DeserializeOwned
+        + serde::Serialize
         + Debug
         + Send
         + Sync
@@ -140,7 +140,10 @@ where
         None => Api::all(ctx.client.clone()),
     };
     let (reader, writer) = reflector::store();
+    // The one cache of this kind; aggregates read it instead of watching the kind again.
+    ctx.caches.register(reader.clone());
     let events_ctx = ctx.clone();
+    let predicate_ctx = ctx.clone();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         // The cache needs neither managed fields nor the last-applied annotation: dropping them
@@ -154,19 +157,158 @@ where
         .reflect(writer)
         .inspect(move |event| match event {
             Ok(watcher::Event::InitDone) => events_ctx.readiness.set_ready(kind),
-            Ok(watcher::Event::Delete(obj)) => events_ctx.backoff.reset(&object_key(obj)),
+            Ok(watcher::Event::Delete(obj)) => {
+                events_ctx.backoff.reset(&object_key(obj));
+                events_ctx.own_writes.forget(obj);
+                announce(&events_ctx, kind, obj);
+            }
+            Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) => {
+                announce(&events_ctx, kind, obj);
+            }
             Err(error) => warn!(kind, %error, "watch failed; retrying"),
-            _ => {}
+            Ok(watcher::Event::Init) => {}
         })
         .applied_objects()
         .predicate_filter(
-            crate::resource::trigger_hash::<K>,
+            move |obj: &K| predicate_ctx.own_writes.trigger_hash(obj),
             kube::runtime::PredicateConfig::default(),
         );
     Controller::for_stream(stream, reader).with_config(
         kube::runtime::controller::Config::default()
             .concurrency(crate::reconciler::MAX_CONCURRENT_RECONCILES),
     )
+}
+
+/// Echo suppression for the operator's own metadata writes.
+///
+/// Reconciles are triggered by [`crate::resource::trigger_hash`] changes, which include the
+/// finalizers, so that a finalizer someone else removes is put back. The finalizer the operator
+/// adds itself would then trigger a second, useless reconcile of every new object (a backend `GET`
+/// and a status write each). [`OwnWrites::expect_echo`] records the hash before and after such a
+/// write; while the object still hashes to the after-value, [`OwnWrites::trigger_hash`] reports the
+/// before-value, so the watch event of the write is filtered like a status write. Any other
+/// change moves the hash elsewhere, ends the suppression and triggers as usual.
+#[derive(Debug, Default)]
+pub struct OwnWrites {
+    echoes: std::sync::Mutex<std::collections::HashMap<String, Echo>>,
+}
+
+/// Suppression state of one object.
+#[derive(Debug, Clone)]
+enum Echo {
+    /// The own write turned hash `before` into `after`, starting from `resourceVersion` `from`;
+    /// `after` is reported as `before`.
+    Pending {
+        before: u64,
+        after: u64,
+        from: Option<String>,
+    },
+    /// The object went back to hash `real` (the own change was undone, e.g. the finalizer was
+    /// removed) while the predicate last saw `real` reported for the echo: `real` is reported as
+    /// `reported` so that the undoing triggers, until the hash moves on.
+    Alias { real: u64, reported: u64 },
+}
+
+impl OwnWrites {
+    fn echoes(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Echo>> {
+        self.echoes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records that the operator is changing `old` into `new` (call it before the write: its watch
+    /// event can arrive before its response).
+    ///
+    /// `from` is the `resourceVersion` the write applies to (its precondition): a later event
+    /// of that same version is the (stale) echo of an earlier write, not an undoing of this one.
+    pub fn expect_echo<K: Resource<DynamicType = ()>>(&self, old: &K, new: &K, from: Option<&str>) {
+        if let (Some(before), Some(after)) = (
+            crate::resource::trigger_hash(old),
+            crate::resource::trigger_hash(new),
+        ) && before != after
+        {
+            self.echoes().insert(
+                object_key_of(new.meta()),
+                Echo::Pending {
+                    before,
+                    after,
+                    from: from.map(str::to_owned),
+                },
+            );
+        }
+    }
+
+    /// The hash the controller's predicate compares: [`crate::resource::trigger_hash`], except
+    /// that the echo of an own write reports the hash from before the write.
+    pub fn trigger_hash<K: Resource<DynamicType = ()>>(&self, obj: &K) -> Option<u64> {
+        let hash = crate::resource::trigger_hash(obj)?;
+        let mut echoes = self.echoes();
+        if echoes.is_empty() {
+            return Some(hash);
+        }
+        let key = object_key_of(obj.meta());
+        let Some(echo) = echoes.get(&key).cloned() else {
+            return Some(hash);
+        };
+        match echo {
+            Echo::Pending { before, after, .. } if hash == after => Some(before),
+            // An event of the version the write started from: the echo of an earlier write.
+            Echo::Pending { before, from, .. }
+                if hash == before && (from.is_none() || obj.meta().resource_version == from) =>
+            {
+                Some(before)
+            }
+            Echo::Pending { before, .. } if hash == before => {
+                let reported = !before;
+                echoes.insert(
+                    key,
+                    Echo::Alias {
+                        real: before,
+                        reported,
+                    },
+                );
+                Some(reported)
+            }
+            Echo::Alias { real, reported } if hash == real => Some(reported),
+            Echo::Pending { .. } | Echo::Alias { .. } => {
+                echoes.remove(&key);
+                Some(hash)
+            }
+        }
+    }
+
+    /// Forgets a deleted object.
+    pub fn forget<K: Resource>(&self, obj: &K) {
+        let mut echoes = self.echoes();
+        if !echoes.is_empty() {
+            echoes.remove(&object_key_of(obj.meta()));
+        }
+    }
+
+    /// How many objects have echo state (tests).
+    pub fn pending(&self) -> usize {
+        self.echoes().len()
+    }
+}
+
+/// [`object_key`] from metadata alone.
+fn object_key_of(meta: &kube::core::ObjectMeta) -> String {
+    meta.uid.clone().unwrap_or_else(|| {
+        format!(
+            "{}/{}",
+            meta.namespace.as_deref().unwrap_or_default(),
+            meta.name.as_deref().unwrap_or_default()
+        )
+    })
+}
+
+/// Tells the subscribers of [`Context::caches`] (aggregates) that `obj` of `kind` changed.
+fn announce<K: Resource>(ctx: &Context, kind: &str, obj: &K) {
+    ctx.caches.notify(
+        kind,
+        obj.meta().namespace.as_deref().unwrap_or_default(),
+        obj.meta().name.as_deref().unwrap_or_default(),
+    );
 }
 
 /// Runs `controller` until `ctx.shutdown` flips; in-flight reconciles finish first.
@@ -335,6 +477,72 @@ mod tests {
 
     fn at(second: i64) -> jiff::Timestamp {
         jiff::Timestamp::from_second(second).unwrap()
+    }
+
+    fn config_map(generation: i64, finalizers: &[&str]) -> k8s_openapi::api::core::v1::ConfigMap {
+        let mut cm = k8s_openapi::api::core::v1::ConfigMap::default();
+        cm.metadata.resource_version = Some(format!("{generation}.{}", finalizers.len()));
+        cm.metadata.name = Some("a".into());
+        cm.metadata.namespace = Some("ns".into());
+        cm.metadata.uid = Some("uid-a".into());
+        cm.metadata.generation = Some(generation);
+        cm.metadata.finalizers = Some(finalizers.iter().map(|f| (*f).to_owned()).collect());
+        cm
+    }
+
+    #[test]
+    fn the_echo_of_an_own_finalizer_write_does_not_trigger_but_later_changes_do() {
+        let writes = OwnWrites::default();
+        let before = config_map(1, &[]);
+        let after = config_map(1, &["petstore.example.com/finalizer"]);
+        let h = |o: &k8s_openapi::api::core::v1::ConfigMap| crate::resource::trigger_hash(o).unwrap();
+        assert_eq!(writes.trigger_hash(&before), Some(h(&before)));
+        writes.expect_echo(&before, &after, Some("1.0"));
+        // The event of the status write the finalizer patch started from arrives late: not news.
+        assert_eq!(writes.trigger_hash(&before), Some(h(&before)));
+        // The echo (and any status-only update after it) looks unchanged to the predicate.
+        assert_eq!(writes.trigger_hash(&after), Some(h(&before)));
+        assert_eq!(writes.trigger_hash(&after), Some(h(&before)));
+        // A spec change ends the suppression and triggers.
+        let edited = config_map(2, &["petstore.example.com/finalizer"]);
+        assert_eq!(writes.trigger_hash(&edited), Some(h(&edited)));
+        assert_eq!(writes.pending(), 0);
+        assert_eq!(writes.trigger_hash(&after), Some(h(&after)));
+    }
+
+    #[test]
+    fn someone_else_removing_the_finalizer_after_the_echo_triggers() {
+        let writes = OwnWrites::default();
+        let before = config_map(1, &[]);
+        let after = config_map(1, &["petstore.example.com/finalizer"]);
+        let h = |o: &k8s_openapi::api::core::v1::ConfigMap| crate::resource::trigger_hash(o).unwrap();
+        writes.expect_echo(&before, &after, Some("1.0"));
+        let echo = writes.trigger_hash(&after);
+        assert_eq!(echo, Some(h(&before)));
+        // The finalizer is removed again: the real hash is back at hash(before), which the
+        // predicate already saw for the echo, so a different value must be reported.
+        let mut undone = config_map(1, &[]);
+        undone.metadata.resource_version = Some("1.2".into());
+        assert_eq!(h(&undone), h(&before));
+        let removed = writes.trigger_hash(&undone);
+        assert_ne!(removed, echo, "removing the finalizer must trigger");
+        // Status-only updates of that state do not trigger again; the next real change does.
+        undone.metadata.resource_version = Some("1.3".into());
+        assert_eq!(writes.trigger_hash(&undone), removed);
+        let edited = config_map(2, &[]);
+        assert_eq!(writes.trigger_hash(&edited), Some(h(&edited)));
+        assert_eq!(writes.pending(), 0);
+    }
+
+    #[test]
+    fn deleted_objects_and_no_op_writes_leave_nothing_behind() {
+        let writes = OwnWrites::default();
+        let same = config_map(1, &["f"]);
+        writes.expect_echo(&same, &same, None);
+        assert_eq!(writes.pending(), 0);
+        writes.expect_echo(&config_map(1, &[]), &same, None);
+        writes.forget(&same);
+        assert_eq!(writes.pending(), 0);
     }
 
     #[test]

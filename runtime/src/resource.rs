@@ -96,12 +96,10 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
 use serde_json::Value;
 use tracing::{debug, info, instrument, warn};
@@ -151,59 +149,16 @@ pub fn reconcile_request_annotation(group: &str) -> String {
 /// None today; the signature leaves room for startup checks.
 pub async fn run<K: RestResource>(ctx: Arc<Context>) -> Result<()> {
     let kind = K::DESCRIPTOR.kind;
-    ctx.readiness.register(kind);
-    let api: Api<K> = match &ctx.watch_namespace {
-        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
-        None => Api::all(ctx.client.clone()),
-    };
-    let (reader, writer) = reflector::store();
-    let events_ctx = ctx.clone();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        // The cache needs neither managed fields nor the last-applied annotation: dropping them
-        // keeps memory proportional to the objects' content.
-        .modify(|obj| {
-            obj.meta_mut().managed_fields = None;
-            if let Some(annotations) = obj.meta_mut().annotations.as_mut() {
-                annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-            }
-        })
-        .reflect(writer)
-        .inspect(move |event| match event {
-            Ok(watcher::Event::InitDone) => events_ctx.readiness.set_ready(kind),
-            Ok(watcher::Event::Delete(obj)) => {
-                if let Some(uid) = obj.meta().uid.as_deref() {
-                    events_ctx.backoff.reset(uid);
-                }
-            }
-            Err(error) => warn!(kind, %error, "watch failed; retrying"),
-            _ => {}
-        })
-        .applied_objects()
-        .predicate_filter(trigger_hash::<K>, kube::runtime::PredicateConfig::default());
-    let mut shutdown = ctx.shutdown.clone();
-    info!(
+    let controller = crate::reconciler::controller::<K>(kind, &ctx);
+    crate::reconciler::drive(
+        controller,
         kind,
-        namespace = ctx.watch_namespace.as_deref().unwrap_or("*"),
-        "starting controller"
-    );
-    Controller::for_stream(stream, reader)
-        .with_config(
-            kube::runtime::controller::Config::default()
-                .concurrency(crate::reconciler::MAX_CONCURRENT_RECONCILES),
-        )
-        .graceful_shutdown_on(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
-        })
-        .run(reconcile::<K>, error_policy::<K>, ctx)
-        .for_each(|result| async move {
-            match result {
-                Ok((obj, action)) => debug!(kind, name = %obj.name, ?action, "reconciled"),
-                Err(error) => warn!(kind, %error, "reconcile failed"),
-            }
-        })
-        .await;
-    info!(kind, "controller stopped");
+        &ctx.clone(),
+        reconcile::<K>,
+        error_policy::<K>,
+        ctx,
+    )
+    .await;
     Ok(())
 }
 
@@ -301,7 +256,20 @@ async fn apply<K: RestResource>(api: &Api<K>, obj: &K, ctx: &Context, has_finali
     }
     if needs_finalizer(obj.controls(), &next, K::DESCRIPTOR) && !has_finalizer {
         let version = written.or_else(|| obj.resource_version());
-        finalizer::add(api, obj, &ctx.app.finalizer(), version.as_deref()).await?;
+        // The watch event of this patch must not reconcile the object again (nothing the sync
+        // depends on changes). It can arrive before the patch's response, so the expected
+        // result is recorded first.
+        let mut expected = obj.clone();
+        expected
+            .meta_mut()
+            .finalizers
+            .get_or_insert_with(Vec::new)
+            .push(ctx.app.finalizer());
+        ctx.own_writes.expect_echo(obj, &expected, version.as_deref());
+        if let Err(error) = finalizer::add(api, obj, &ctx.app.finalizer(), version.as_deref()).await {
+            ctx.own_writes.forget(obj);
+            return Err(error);
+        }
     }
     Ok(action)
 }

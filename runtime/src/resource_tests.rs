@@ -303,7 +303,9 @@ fn context(client: kube::Client, base_url: &str) -> Arc<Context> {
         backoff: RetryBackoff::default(),
         readiness: Readiness::default(),
         shutdown: tokio::sync::watch::channel(false).1,
-        recorder: kube::runtime::events::Recorder::new(client.clone(), APP.name.into()),
+        recorder: crate::events::Recorder::new(client.clone(), APP.name),
+        caches: crate::cache::SharedCaches::default(),
+        own_writes: crate::reconciler::OwnWrites::default(),
         kinds: Vec::new(),
     })
 }

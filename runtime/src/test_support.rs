@@ -71,7 +71,9 @@ impl Env {
             backoff: RetryBackoff::default(),
             readiness: Readiness::default(),
             shutdown: stop_rx,
-            recorder: kube::runtime::events::Recorder::new(client.clone(), APP.name.into()),
+            recorder: crate::events::Recorder::new(client.clone(), APP.name),
+            caches: crate::cache::SharedCaches::default(),
+            own_writes: crate::reconciler::OwnWrites::default(),
             kinds,
         });
         Env {
@@ -95,7 +97,9 @@ impl Env {
             backoff: RetryBackoff::default(),
             readiness: Readiness::default(),
             shutdown,
-            recorder: kube::runtime::events::Recorder::new(self.client.clone(), APP.name.into()),
+            recorder: crate::events::Recorder::new(self.client.clone(), APP.name),
+            caches: crate::cache::SharedCaches::default(),
+            own_writes: crate::reconciler::OwnWrites::default(),
             kinds: self.ctx.kinds.clone(),
         })
     }

@@ -2,12 +2,12 @@
 //!
 //! # Watching, with bounded work per event
 //!
-//! One reflector store per kind in [`Context::kinds`] (in `--namespace` or all namespaces) feeds
-//! the Aggregate controller through `watches_stream`: a changed or deleted object is mapped by
-//! [`could_select`] to the aggregates whose refs (kind, name, namespace) or selectors (kind,
-//! namespace, name pattern; labels deliberately ignored so that an object whose labels stop
-//! matching still triggers) may cover it. Nothing is relisted: a reconcile reads the in-memory
-//! stores, looks refs up by key and filters only the kinds a selector names, and converts only the
+//! The aggregate reads the caches the other kinds' controllers keep anyway ([`Context::caches`]:
+//! one copy of each object in the process) and is woken by their watch events: a changed or
+//! deleted object is mapped by [`could_select`] to the aggregates whose refs (kind, name,
+//! namespace) or selectors (kind, namespace, name pattern; labels deliberately ignored so that an
+//! object whose labels stop matching still triggers) may cover it. Nothing is relisted: a
+//! reconcile looks refs up by key, filters only the kinds a selector names, and converts only the
 //! candidates to JSON. Aggregates themselves are triggered by spec changes (not by their own status
 //! writes), by the objects they watch, and every [`TIME_REQUEUE`] when a derived value calls
 //! `now()`, `timeSince()` or `timeUntil()`.
@@ -30,13 +30,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
+use futures::StreamExt as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, ApiResource};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use serde_json::Value;
 use tracing::debug;
@@ -44,6 +43,7 @@ use tracing::debug;
 use super::{
     AggregateInput, AggregateResult, AggregateSpec, AggregateState, AggregateStatus, aggregate, glob_match,
 };
+use crate::cache::Change;
 use crate::cel::CelEngine;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -63,40 +63,30 @@ pub fn controller_fn<K: AggregateResource>() -> ControllerFn {
     |ctx| Box::pin(run::<K>(ctx))
 }
 
-/// One watched kind: its API resource and the reflector store that mirrors its objects.
-#[derive(Debug, Clone)]
-pub struct WatchedKind {
-    /// Group, version, kind, plural.
-    pub resource: ApiResource,
-    /// The objects of the kind, kept current by a watch.
-    pub store: Store<DynamicObject>,
-}
-
 /// State of one aggregate controller.
 #[derive(Debug)]
 pub struct AggregateContext {
     /// The operator's shared context.
     pub ctx: Arc<Context>,
     engine: CelEngine,
-    kinds: Vec<WatchedKind>,
+    kinds: Vec<ApiResource>,
     plurals: BTreeMap<String, String>,
 }
 
 impl AggregateContext {
-    /// A context over `ctx` reading the objects of `kinds`, with one CEL engine.
+    /// A context over `ctx` reading the objects of every kind in [`Context::kinds`] from
+    /// [`Context::caches`], with one CEL engine.
     ///
     /// # Errors
     ///
     /// [`Error::Startup`] when the CEL environment cannot be built.
-    pub fn new(ctx: Arc<Context>, kinds: Vec<WatchedKind>) -> Result<Self> {
+    pub fn new(ctx: Arc<Context>) -> Result<Self> {
+        let kinds = ctx.kinds.clone();
         let engine = CelEngine::new().map_err(|e| Error::Startup {
             what: "CEL engine",
             reason: e.to_string(),
         })?;
-        let plurals = kinds
-            .iter()
-            .map(|k| (k.resource.kind.clone(), k.resource.plural.clone()))
-            .collect();
+        let plurals = kinds.iter().map(|k| (k.kind.clone(), k.plural.clone())).collect();
         Ok(Self {
             ctx,
             engine,
@@ -110,10 +100,11 @@ impl AggregateContext {
         &self.engine
     }
 
+    /// Whether every watched kind's controller registered its cache and listed once.
     fn stores_ready(&self) -> bool {
         self.kinds
             .iter()
-            .all(|k| matches!(k.store.wait_until_ready().now_or_never(), Some(Ok(()))))
+            .all(|k| self.ctx.caches.source(&k.kind).is_some_and(|s| s.is_ready()))
     }
 
     /// The stored objects some ref or selector of `spec` may select, as JSON (a superset: the
@@ -122,11 +113,11 @@ impl AggregateContext {
         let mut out = Vec::new();
         for r in &spec.resources {
             let ns = r.namespace.as_deref().unwrap_or(namespace);
-            for k in self.kinds.iter().filter(|k| k.resource.kind == r.kind) {
-                let key = ObjectRef::new_with(&r.name, k.resource.clone()).within(ns);
-                if let Some(obj) = k.store.get(&key) {
-                    out.push(to_json(&obj, &k.resource));
-                }
+            if !self.kinds.iter().any(|k| k.kind == r.kind) {
+                continue;
+            }
+            if let Some(obj) = self.ctx.caches.source(&r.kind).and_then(|s| s.get(ns, &r.name)) {
+                out.push(obj);
             }
         }
         for s in &spec.selectors {
@@ -134,36 +125,27 @@ impl AggregateContext {
             let kinds = self
                 .kinds
                 .iter()
-                .filter(|k| s.kind.as_deref().is_none_or(|kind| kind == k.resource.kind));
+                .filter(|k| s.kind.as_deref().is_none_or(|kind| kind == k.kind));
             for k in kinds {
-                let matching = k.store.state_filter(|o| {
-                    o.metadata.namespace.as_deref() == Some(ns)
+                let Some(source) = self.ctx.caches.source(&k.kind) else {
+                    continue;
+                };
+                out.extend(source.select(&|meta| {
+                    meta.namespace.as_deref() == Some(ns)
                         && s.name_pattern
                             .as_deref()
-                            .is_none_or(|p| glob_match(p, o.metadata.name.as_deref().unwrap_or_default()))
+                            .is_none_or(|p| glob_match(p, meta.name.as_deref().unwrap_or_default()))
                         && s.match_labels.as_ref().is_none_or(|wanted| {
-                            let labels = o.labels();
-                            wanted.iter().all(|(k, v)| labels.get(k) == Some(v))
+                            let labels = meta.labels.as_ref();
+                            wanted
+                                .iter()
+                                .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
                         })
-                });
-                out.extend(matching.iter().map(|o| to_json(o, &k.resource)));
+                }));
             }
         }
         out
     }
-}
-
-/// An object as the core sees it: `apiVersion` and `kind` set, without `managedFields`.
-fn to_json(obj: &DynamicObject, resource: &ApiResource) -> Value {
-    let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut value {
-        map.insert("apiVersion".into(), Value::String(resource.api_version.clone()));
-        map.insert("kind".into(), Value::String(resource.kind.clone()));
-        if let Some(Value::Object(meta)) = map.get_mut("metadata") {
-            meta.remove("managedFields");
-        }
-    }
-    value
 }
 
 /// Whether an aggregate (spec `spec`, in `namespace`) may select the object `kind`
@@ -202,52 +184,30 @@ fn kind_name<K: Resource<DynamicType = ()>>() -> &'static str {
 /// [`Error::Startup`] when the CEL environment cannot be built.
 pub async fn run<K: AggregateResource>(ctx: Arc<Context>) -> Result<()> {
     let kind = kind_name::<K>();
-    let mut controller = crate::reconciler::controller::<K>(kind, &ctx);
+    // Subscribe before anything is listed, so no change after the first reconcile is missed.
+    let changes = ctx.caches.subscribe();
+    let controller = crate::reconciler::controller::<K>(kind, &ctx);
     let aggregates = controller.store();
-    let mut kinds = Vec::new();
-    for resource in &ctx.kinds {
-        let api: Api<DynamicObject> = match &ctx.watch_namespace {
-            Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, resource),
-            None => Api::all_with(ctx.client.clone(), resource),
-        };
-        let writer = Writer::new(resource.clone());
-        let store = writer.as_reader();
-        let stream = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .reflect(writer)
-            .touched_objects();
-        let (aggregates, watched) = (aggregates.clone(), resource.kind.clone());
-        controller = controller.watches_stream_with(
-            stream,
-            move |obj: DynamicObject| affected(&aggregates, &watched, &obj),
-            resource.clone(),
-        );
-        kinds.push(WatchedKind {
-            resource: resource.clone(),
-            store,
-        });
-    }
-    let state = Arc::new(AggregateContext::new(ctx.clone(), kinds)?);
+    let triggers = futures::stream::unfold(changes, |mut rx| async move {
+        rx.recv().await.map(|change| (change, rx))
+    })
+    .flat_map(move |change| futures::stream::iter(affected(&aggregates, &change)));
+    let controller = controller.reconcile_on(triggers);
+    let state = Arc::new(AggregateContext::new(ctx.clone())?);
     crate::reconciler::drive(controller, kind, &ctx, reconcile::<K>, error_policy::<K>, state).await;
     Ok(())
 }
 
-/// The aggregates in `aggregates` that may select `obj` (of kind `kind`).
-fn affected<K: AggregateResource>(
-    aggregates: &Store<K>,
-    kind: &str,
-    obj: &DynamicObject,
-) -> Vec<ObjectRef<K>> {
-    let namespace = obj.namespace().unwrap_or_default();
-    let name = obj.name_any();
+/// The aggregates in `aggregates` that may select the object `change` names.
+fn affected<K: AggregateResource>(aggregates: &Store<K>, change: &Change) -> Vec<ObjectRef<K>> {
     aggregates
         .state_filter(|agg| {
             could_select(
                 agg.aggregate_spec(),
                 agg.meta().namespace.as_deref().unwrap_or_default(),
-                kind,
-                &namespace,
-                &name,
+                &change.kind,
+                &change.namespace,
+                &change.name,
             )
         })
         .iter()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{CustomResource, CustomResourceExt};
 use schemars::JsonSchema;
@@ -103,7 +103,7 @@ async fn set_state(env: &Env, namespace: &str, name: &str, state: &str) {
 /// An aggregate context whose pet store is listed from the API server once (no watch): the
 /// reconcile reads exactly what the test put there.
 async fn listed_context(env: &Env) -> Arc<AggregateContext> {
-    let mut writer = Writer::<DynamicObject>::new(pet_resource());
+    let mut writer = kube::runtime::reflector::store::Writer::<DynamicObject>::new(pet_resource());
     let store = writer.as_reader();
     let api: Api<DynamicObject> = Api::all_with(env.client.clone(), &pet_resource());
     writer.apply_watcher_event(&watcher::Event::Init);
@@ -111,11 +111,11 @@ async fn listed_context(env: &Env) -> Arc<AggregateContext> {
         writer.apply_watcher_event(&watcher::Event::InitApply(obj));
     }
     writer.apply_watcher_event(&watcher::Event::InitDone);
-    let kinds = vec![WatchedKind {
-        resource: pet_resource(),
-        store,
-    }];
-    Arc::new(AggregateContext::new(env.ctx.clone(), kinds).unwrap())
+    env.ctx.caches.register_source(
+        "AggPet",
+        Arc::new(crate::cache::DynamicSource::new(pet_resource(), store)),
+    );
+    Arc::new(AggregateContext::new(env.ctx.clone()).unwrap())
 }
 
 async fn reconcile_stored(actx: &Arc<AggregateContext>, api: &Api<Health>, name: &str) -> Action {
@@ -350,6 +350,22 @@ async fn controller_follows_pet_status_flips() {
         .await
         .unwrap();
     let controller = tokio::spawn(run::<Health>(env.ctx.clone()));
+    // The pets' own controller (here one that reconciles nothing) keeps the cache the aggregate reads.
+    let pets = tokio::spawn({
+        let ctx = env.ctx.clone();
+        async move {
+            let controller = crate::reconciler::controller::<AggPet>("AggPet", &ctx);
+            crate::reconciler::drive(
+                controller,
+                "AggPet",
+                &ctx,
+                |_, _| async { Ok(Action::await_change()) },
+                |_, _, _| Action::await_change(),
+                Arc::new(()),
+            )
+            .await;
+        }
+    });
 
     let wait_for = |state: AggregateState, pct: i64| {
         let api = api.clone();
@@ -389,6 +405,10 @@ async fn controller_follows_pet_status_flips() {
     tokio::time::timeout(Duration::from_secs(10), controller)
         .await
         .unwrap()
+        .unwrap()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), pets)
+        .await
         .unwrap()
         .unwrap();
 }
