@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::routing::get;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::context::{Context, Readiness, RetryBackoff};
 use crate::error::{Error, Result};
@@ -87,6 +87,9 @@ pub struct RunArgs {
     /// Endpoint targeting, discovery and health probing.
     #[command(flatten)]
     pub targeting: Box<crate::endpoint::TargetingArgs>,
+    /// Lease-based leader election (`--leader-elect`).
+    #[command(flatten)]
+    pub leader_election: Box<crate::leader::LeaderElectionArgs>,
 }
 
 impl RunArgs {
@@ -257,9 +260,14 @@ pub fn crdgen(op: Operator) -> ExitCode {
 
 /// `run`: controllers + health server until SIGTERM/SIGINT, then a graceful stop.
 ///
+/// With `--leader-elect` the controllers start only once this process holds the Lease (see
+/// [`crate::leader`]); on SIGTERM the leader stops its controllers and then releases the Lease.
+///
 /// # Errors
 ///
-/// [`Error::Startup`] for logging, client, bind or kubeconfig failures.
+/// [`Error::Startup`] for logging, client, bind, kubeconfig or leader election flag failures;
+/// [`Error::LeadershipLost`] when the leader could not renew its Lease (the controllers are
+/// dropped at once: the process must exit).
 pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
     crate::http::install_crypto_provider();
     crate::telemetry::init_logging()?;
@@ -267,7 +275,12 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
         what: "kubernetes client (kubeconfig or in-cluster config)",
         reason: e.to_string(),
     })?;
+    let election = args
+        .leader_election
+        .config(op.info.name, client.default_namespace())?
+        .map(|config| crate::leader::LeaderElector::new(client.clone(), config));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
     let auth_secret = args
         .auth_secret
         .as_deref()
@@ -323,32 +336,87 @@ pub async fn run(op: Operator, args: RunArgs) -> Result<()> {
         kinds = op.kinds.len(),
         auth_secret = %ctx.backend.authenticator().and_then(|a| a.default_secret()).map(ToString::to_string).unwrap_or_default(),
         security_schemes = ?op.security.iter().map(|s| s.name).collect::<Vec<_>>(),
+        leader_election = %election.as_ref().map(|e| e.config().lease()).unwrap_or_default(),
         "operator starting"
     );
 
+    let leadership = election.as_ref().map(crate::leader::LeaderElector::leadership);
     let mut server_stop = stop_rx.clone();
-    let server = axum::serve(listener, health_router(ctx.clone())).with_graceful_shutdown(async move {
-        let _ = server_stop.wait_for(|stop| *stop).await.map(|_| ());
-    });
-    let controllers = futures::future::join_all(op.kinds.iter().map(|k| match k.family {
-        KindFamily::Resource(run_kind)
-        | KindFamily::Query(run_kind)
-        | KindFamily::Action(run_kind)
-        | KindFamily::Aggregate(run_kind) => run_kind(ctx.clone()),
-    }));
+    let server = axum::serve(listener, health_router_with(ctx.clone(), leadership)).with_graceful_shutdown(
+        async move {
+            let _ = server_stop.wait_for(|stop| *stop).await.map(|_| ());
+        },
+    );
+    let signal_stop = stop_tx.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         info!("shutdown requested; finishing in-flight reconciles");
-        let _ = stop_tx.send(true);
+        let _ = signal_stop.send(true);
     });
-    let (served, results) = tokio::join!(server, controllers);
+    let work = async {
+        match election {
+            None => run_controllers(&op, &ctx).await,
+            Some(elector) => {
+                let result = run_as_leader(&op, &ctx, elector, stop_rx.clone()).await;
+                // A process that led and stopped leading (lost or released) exits: stop the
+                // health server too.
+                let _ = stop_tx.send(true);
+                result
+            }
+        }
+    };
+    let (served, result) = tokio::join!(server, work);
+    result?;
     served.map_err(|e| Error::Startup {
         what: "health server",
         reason: e.to_string(),
     })?;
-    results.into_iter().collect::<Result<Vec<()>>>()?;
     info!("operator stopped");
     Ok(())
+}
+
+/// Every controller of `op`, until `ctx.shutdown` flips and in-flight reconciles finished.
+async fn run_controllers(op: &Operator, ctx: &Arc<Context>) -> Result<()> {
+    let results = futures::future::join_all(op.kinds.iter().map(|k| match k.family {
+        KindFamily::Resource(run_kind)
+        | KindFamily::Query(run_kind)
+        | KindFamily::Action(run_kind)
+        | KindFamily::Aggregate(run_kind) => run_kind(ctx.clone()),
+    }))
+    .await;
+    results.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
+}
+
+/// Waits for leadership, then runs the controllers while renewing the Lease. A lost Lease drops the
+/// controllers at once and is returned as the error; a graceful stop releases the Lease after the
+/// controllers finished.
+async fn run_as_leader(
+    op: &Operator,
+    ctx: &Arc<Context>,
+    mut elector: crate::leader::LeaderElector,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    if !elector.acquire(&mut stop).await? {
+        info!("stopped while standing by");
+        return Ok(());
+    }
+    let outcome = {
+        let controllers = run_controllers(op, ctx);
+        let hold = elector.hold();
+        tokio::select! {
+            result = controllers => Ok(result),
+            lost = hold => Err(lost),
+        }
+    };
+    match outcome {
+        Ok(result) => {
+            if let Err(e) = elector.release().await {
+                warn!(error = %e, "cannot release the lease; a standby takes over when it expires");
+            }
+            result
+        }
+        Err(lost) => Err(lost),
+    }
 }
 
 async fn wait_for_signal() {
@@ -377,14 +445,27 @@ async fn wait_for_signal() {
 /// `/healthz` (200 while the process runs) and `/readyz` (200 once every controller's initial
 /// list completed, else 503).
 pub fn health_router(ctx: Arc<Context>) -> axum::Router {
+    health_router_with(ctx, None)
+}
+
+/// [`health_router`] for a process that takes part in leader election: while it is not the
+/// leader, `/readyz` answers 200 `standby: waiting for leadership of <ns>/<lease>` (a standby is a
+/// healthy replica, and rolling updates must not wait for it to lead).
+pub fn health_router_with(ctx: Arc<Context>, leadership: Option<crate::leader::Leadership>) -> axum::Router {
     axum::Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/readyz",
             get(move || {
                 let ctx = ctx.clone();
+                let leadership = leadership.clone();
                 async move {
-                    if ctx.readiness.is_ready() {
+                    if let Some(l) = leadership.filter(|l| !l.is_leader()) {
+                        (
+                            StatusCode::OK,
+                            format!("standby: waiting for leadership of {}", l.lease()),
+                        )
+                    } else if ctx.readiness.is_ready() {
                         (StatusCode::OK, "ready".to_owned())
                     } else {
                         (

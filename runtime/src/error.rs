@@ -196,6 +196,17 @@ pub enum Error {
         first: Box<Error>,
     },
 
+    /// This process was the leader (`--leader-elect`) and lost the Lease: it could not renew it
+    /// within the renew deadline, or another replica now holds it. Terminal: the operator stops
+    /// reconciling at once and exits non-zero (Kubernetes restarts it as a standby).
+    #[error("leadership of lease {lease} lost: {reason}")]
+    LeadershipLost {
+        /// `namespace/name` of the Lease.
+        lease: String,
+        /// Why.
+        reason: String,
+    },
+
     /// The operator could not start (bad flag, kubeconfig, bind address, client construction).
     #[error("startup: {what}: {reason}")]
     Startup {
@@ -225,7 +236,8 @@ impl Error {
             | Error::BadSpec { .. }
             | Error::NotRecreatable { .. }
             | Error::Serialization { .. }
-            | Error::Startup { .. } => false,
+            | Error::Startup { .. }
+            | Error::LeadershipLost { .. } => false,
         }
     }
 
@@ -246,6 +258,7 @@ impl Error {
             Error::Kube { .. } => "kube",
             Error::Serialization { .. } => "serialization",
             Error::Startup { .. } => "startup",
+            Error::LeadershipLost { .. } => "leadership_lost",
             Error::NoEndpoint { .. } => "no_endpoint",
             Error::FanOut { .. } => "fan_out",
         }
@@ -267,6 +280,7 @@ impl Error {
             Error::Kube { .. } => "KubernetesError",
             Error::Serialization { .. } => "SerializationError",
             Error::Startup { .. } => "StartupError",
+            Error::LeadershipLost { .. } => "LeadershipLost",
             Error::NoEndpoint { .. } => "EndpointUnavailable",
             Error::FanOut { first, .. } => first.reason(),
         }

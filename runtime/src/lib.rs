@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod finalizer;
 pub mod http;
+pub mod leader;
 pub mod limits;
 pub mod operator;
 pub mod payload;

@@ -60,6 +60,11 @@ const CHART: &str = "chart/{operator_name}";
 /// Every template, in rendering order (partials are rendered first whatever their position).
 pub const TEMPLATES: &[Template] = &[
     template!("rbac_rules.yaml.tera", "rbac_rules", Scope::Partial),
+    template!(
+        "leader_election_rules.yaml.tera",
+        "leader_election_rules",
+        Scope::Partial
+    ),
     template!("Cargo.toml.tera", "Cargo.toml", Scope::Crate),
     template!("README.md.tera", "README.md", Scope::Crate),
     template!("Makefile.tera", "Makefile", Scope::Crate),
@@ -84,6 +89,16 @@ pub const TEMPLATES: &[Template] = &[
     template!(
         "cluster_role_binding.yaml.tera",
         "deploy/rbac/cluster_role_binding.yaml",
+        Scope::Crate
+    ),
+    template!(
+        "leader_election_role.yaml.tera",
+        "deploy/rbac/leader_election_role.yaml",
+        Scope::Crate
+    ),
+    template!(
+        "leader_election_role_binding.yaml.tera",
+        "deploy/rbac/leader_election_role_binding.yaml",
         Scope::Crate
     ),
     template!(
@@ -143,6 +158,18 @@ pub const TEMPLATES: &[Template] = &[
     template!(
         "helm/templates/clusterrolebinding.yaml.tera",
         "chart/{operator_name}/templates/clusterrolebinding.yaml",
+        Scope::Crate,
+        Syntax::Helm
+    ),
+    template!(
+        "helm/templates/leader-election-role.yaml.tera",
+        "chart/{operator_name}/templates/leader-election-role.yaml",
+        Scope::Crate,
+        Syntax::Helm
+    ),
+    template!(
+        "helm/templates/leader-election-rolebinding.yaml.tera",
+        "chart/{operator_name}/templates/leader-election-rolebinding.yaml",
         Scope::Crate,
         Syntax::Helm
     ),

@@ -137,7 +137,7 @@ fn chart_metadata_values_and_crds() {
     assert_eq!(values["image"]["tag"], "");
     assert_eq!(values["image"]["pullPolicy"], "IfNotPresent");
     assert_eq!(values["replicaCount"], 1);
-    assert_eq!(values["leaderElection"]["enabled"], false);
+    assert_eq!(values["leaderElection"]["enabled"], true);
     assert_eq!(values["logLevel"], "info");
     assert_eq!(values["baseURL"], "https://petstore3.swagger.io/api/v3");
     assert_eq!(values["extraArgs"], json!([]));
@@ -192,6 +192,8 @@ fn chart_templates_render_like_the_kustomize_base() {
             "ClusterRole",
             "ClusterRoleBinding",
             "Deployment",
+            "Role",
+            "RoleBinding",
             "ServiceAccount"
         ]
     );
@@ -200,7 +202,7 @@ fn chart_templates_render_like_the_kustomize_base() {
     assert_eq!(deployment["metadata"]["name"], "petstore-operator");
     assert_eq!(deployment["metadata"]["namespace"], RELEASE_NAMESPACE);
     assert_eq!(deployment["spec"]["replicas"], 1);
-    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
     let selector = deployment["spec"]["selector"]["matchLabels"].as_object().unwrap();
     let labels = &deployment["spec"]["template"]["metadata"]["labels"];
     for (k, v) in selector {
@@ -211,7 +213,16 @@ fn chart_templates_render_like_the_kustomize_base() {
     assert_eq!(pod["securityContext"], values["podSecurityContext"]);
     let c = container(deployment);
     assert_eq!(c["image"], format!("petstore-operator:{}", crate_version()));
-    assert_eq!(c["args"], json!(["run"]));
+    assert_eq!(
+        c["args"],
+        json!([
+            "run",
+            "--leader-elect",
+            "--leader-election-id",
+            "petstore-operator-leader"
+        ])
+    );
+    assert_eq!(c["env"], base_container_env());
     assert_eq!(
         env(deployment, "REST_API_BASE_URL").as_deref(),
         values["baseURL"].as_str()
@@ -243,6 +254,23 @@ fn chart_templates_render_like_the_kustomize_base() {
     assert_eq!(role["rules"], yaml("deploy/rbac/cluster_role.yaml")["rules"]);
     let binding = find(&docs, "ClusterRoleBinding");
     assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
+    // Leader election: the same namespaced Role as deploy/rbac, in the release namespace.
+    let lease_role = find(&docs, "Role");
+    assert_eq!(
+        lease_role["rules"],
+        yaml("deploy/rbac/leader_election_role.yaml")["rules"]
+    );
+    assert_eq!(
+        lease_role["rules"],
+        json!([{ "apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"] }])
+    );
+    assert_eq!(lease_role["metadata"]["namespace"], RELEASE_NAMESPACE);
+    let lease_binding = find(&docs, "RoleBinding");
+    assert_eq!(
+        lease_binding["roleRef"],
+        json!({ "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": lease_role["metadata"]["name"] })
+    );
+    assert_eq!(lease_binding["subjects"], binding["subjects"]);
     let account = find(&docs, "ServiceAccount");
     assert_eq!(account["metadata"]["name"], "petstore-operator");
     assert_eq!(
@@ -297,7 +325,17 @@ fn chart_values_override_the_defaults() {
     let c = container(deployment);
     assert_eq!(c["image"], "registry.example.com/pets:1.2.3");
     assert_eq!(c["imagePullPolicy"], "Always");
-    assert_eq!(c["args"], json!(["run", "--namespace", "team-a"]));
+    assert_eq!(
+        c["args"],
+        json!([
+            "run",
+            "--leader-elect",
+            "--leader-election-id",
+            "demo-petstore-operator-leader",
+            "--namespace",
+            "team-a"
+        ])
+    );
     assert_eq!(env(deployment, "REST_API_BASE_URL"), None);
     assert_eq!(env(deployment, "LOG_LEVEL").as_deref(), Some("debug"));
     assert_eq!(env(deployment, "HEALTH_ADDR").as_deref(), Some("0.0.0.0:9090"));
@@ -306,13 +344,47 @@ fn chart_values_override_the_defaults() {
     assert_eq!(binding["roleRef"]["name"], "demo-petstore-operator");
     assert!(out["NOTES.txt"].contains("No baseURL is set"));
 
-    // More than one replica, or leader election, is refused until the runtime elects a leader.
+    // Several replicas elect a leader; the Lease is named after the release.
     let mut two = yaml(&format!("{CHART}/values.yaml"));
     two["replicaCount"] = json!(2);
-    assert!(render("r", &two).unwrap_err().contains("leader election"));
-    let mut elect = yaml(&format!("{CHART}/values.yaml"));
-    elect["leaderElection"]["enabled"] = json!(true);
-    assert!(render("r", &elect).unwrap_err().contains("leader election"));
+    let docs = rendered_docs(&render("r", &two).unwrap());
+    let deployment = find(&docs, "Deployment");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(
+        container(deployment)["args"],
+        json!([
+            "run",
+            "--leader-elect",
+            "--leader-election-id",
+            "r-petstore-operator-leader"
+        ])
+    );
+
+    // Without leader election: one replica, Recreate, no Role; more replicas are refused.
+    let mut single = yaml(&format!("{CHART}/values.yaml"));
+    single["leaderElection"]["enabled"] = json!(false);
+    let docs = rendered_docs(&render("r", &single).unwrap());
+    assert!(
+        docs.iter()
+            .all(|d| d["kind"] != "Role" && d["kind"] != "RoleBinding"),
+        "{docs:#?}"
+    );
+    let deployment = find(&docs, "Deployment");
+    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    assert_eq!(container(deployment)["args"], json!(["run"]));
+    single["replicaCount"] = json!(2);
+    let refused = render("r", &single).unwrap_err();
+    assert!(
+        refused.contains("replicaCount > 1 needs leaderElection.enabled=true"),
+        "{refused}"
+    );
+}
+
+/// The `env` of the kustomize base's container: the chart sets the same variables by default.
+fn base_container_env() -> Value {
+    let base = docs_of_file("deploy/manager.yaml");
+    container(find(&base, "Deployment"))["env"].clone()
 }
 
 #[test]
@@ -340,7 +412,15 @@ fn helm_lints_and_renders_the_chart_when_installed() {
     let deployment = find(&docs, "Deployment");
     assert_eq!(env(deployment, "LOG_LEVEL").as_deref(), Some("info"));
     let failed = Command::new("helm")
-        .args(["template", "x", &chart, "--set", "replicaCount=2"])
+        .args([
+            "template",
+            "x",
+            &chart,
+            "--set",
+            "replicaCount=2",
+            "--set",
+            "leaderElection.enabled=false",
+        ])
         .output()
         .unwrap();
     assert!(!failed.status.success());
@@ -358,7 +438,7 @@ fn kustomize_overlays_patch_the_base_deployment() {
         ("overlays/dev", 1, "debug", "petstore-operator:latest".to_owned()),
         (
             "overlays/production",
-            1,
+            2,
             "info",
             format!("petstore-operator:{}", crate_version()),
         ),
@@ -367,8 +447,9 @@ fn kustomize_overlays_patch_the_base_deployment() {
         let deployment = find(&docs, "Deployment");
         assert_eq!(deployment["metadata"]["namespace"], "petstore-system", "{dir}");
         assert_eq!(deployment["spec"]["replicas"], replicas, "{dir}");
-        assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate", "{dir}");
+        assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate", "{dir}");
         let c = container(deployment);
+        assert_eq!(c["args"], json!(["run", "--leader-elect"]), "{dir}");
         assert_eq!(c["image"], image.as_str(), "{dir}");
         assert_eq!(env(deployment, "LOG_LEVEL").as_deref(), Some(log_level), "{dir}");
         let base_url = env(deployment, "REST_API_BASE_URL").unwrap();
@@ -394,6 +475,17 @@ fn kustomize_overlays_patch_the_base_deployment() {
         for kind in ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"] {
             find(&docs, kind);
         }
+        // Leases only in the operator's namespace, bound to its service account.
+        let role = find(&docs, "Role");
+        assert_eq!(role["metadata"]["namespace"], "petstore-system", "{dir}");
+        assert_eq!(role["rules"][0]["resources"], json!(["leases"]), "{dir}");
+        let binding = find(&docs, "RoleBinding");
+        assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"], "{dir}");
+        assert_eq!(
+            binding["subjects"],
+            json!([{ "kind": "ServiceAccount", "name": "petstore-operator", "namespace": "petstore-system" }]),
+            "{dir}"
+        );
     }
 }
 
