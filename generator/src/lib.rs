@@ -12,6 +12,7 @@ pub mod emit_files;
 pub mod emit_rust;
 pub mod error;
 pub mod model;
+mod par;
 pub mod parse;
 pub mod plan;
 pub mod write;

@@ -52,6 +52,9 @@ fn load(config: &Config) -> anyhow::Result<openapi_operator_gen::model::Model> {
         );
     }
     let model = classify::classify(&spec, config)?;
+    // The parsed spec (the document twice: JSON and typed) is not needed any more: freed on
+    // another thread while the files are emitted.
+    drop(std::thread::Builder::new().spawn(move || drop(spec)));
     if progress {
         eprintln!(
             "classified: {}, {} unclassified, {} filtered",

@@ -5,6 +5,8 @@
 //! generator is seeded (xorshift, no extra dependency) so a failure names a reproducible case:
 //! rerun with `FUZZ_SEED=<seed> FUZZ_CASES=<n>` to explore further.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use openapi_operator_gen::{Config, RuntimeDep, SpecSource, WorkspaceMode};

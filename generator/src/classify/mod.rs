@@ -467,7 +467,7 @@ components:
         };
         assert_eq!(fields[0].ty, TypeRef::Json);
         assert!(m.warnings.iter().any(|w| w.contains("recursive")));
-        let names: Vec<&str> = m.types.types.iter().map(|t| t.name.as_str()).collect();
+        let names: Vec<&str> = m.types.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["Child", "ChildState"]);
         assert_eq!(m.types.get("ChildState").unwrap().module, None);
     }

@@ -388,24 +388,24 @@ impl<'a> SchemaConverter<'a> {
 
     fn struct_def(&mut self, name: String, module: Option<&str>, schema: &'a Schema) -> TypeRef {
         // Reserve the name first so that nested types cannot take it.
-        let index = self.types.types.len();
-        self.types.types.push(TypeDef {
+        let index = self.types.push(TypeDef {
             name: name.clone(),
             module: module.map(str::to_owned),
             description: clean(schema.schema_data.description.as_deref()),
             kind: TypeDefKind::Struct { fields: Vec::new() },
         });
         let object = self.object_fields(schema, &name, module, false);
-        if object.fields.is_empty() && self.types.types.len() == index + 1 {
+        if object.fields.is_empty() && self.types.len() == index + 1 {
             // No usable properties: free-form JSON instead of an empty struct.
-            self.types.types.pop();
+            self.types.pop();
             return TypeRef::Json;
         }
-        if let Some(def) = self.types.types.get_mut(index) {
-            def.kind = TypeDefKind::Struct {
+        self.types.set_kind(
+            index,
+            TypeDefKind::Struct {
                 fields: object.fields,
-            };
-        }
+            },
+        );
         TypeRef::Named(name)
     }
 
@@ -432,7 +432,7 @@ impl<'a> SchemaConverter<'a> {
                 ident,
             });
         }
-        self.types.types.push(TypeDef {
+        self.types.push(TypeDef {
             name: name.clone(),
             module: module.map(str::to_owned),
             description: clean(schema.schema_data.description.as_deref()),
@@ -534,7 +534,6 @@ impl<'a> SchemaConverter<'a> {
         discriminator: Option<String>,
     ) -> TypeRef {
         // Reserve the name first so that nested variant types cannot take it.
-        let index = self.types.types.len();
         let kinds: Vec<JsonKind> = branches.iter().map(|b| b.kind).collect();
         let union_schema = if kinds.iter().all(|k| *k == JsonKind::Object) {
             UnionSchema::Object
@@ -544,7 +543,7 @@ impl<'a> SchemaConverter<'a> {
         } else {
             UnionSchema::Any
         };
-        self.types.types.push(TypeDef {
+        let index = self.types.push(TypeDef {
             name: name.clone(),
             module: module.map(str::to_owned),
             description: clean(schema.schema_data.description.as_deref()),
@@ -571,13 +570,14 @@ impl<'a> SchemaConverter<'a> {
             (JsonKind::Number, _) => 1,
             _ => 0,
         });
-        if let Some(def) = self.types.types.get_mut(index) {
-            def.kind = TypeDefKind::Union {
+        self.types.set_kind(
+            index,
+            TypeDefKind::Union {
                 variants: variants.into_iter().map(|(_, v)| v).collect(),
                 discriminator,
                 schema: union_schema,
-            };
-        }
+            },
+        );
         TypeRef::Named(name)
     }
 

@@ -208,19 +208,20 @@ pub fn crd_yaml(model: &Model, crd: &Crd) -> Result<String> {
 }
 
 /// Same canonical form as the runtime: keys sorted recursively, top-level `apiVersion` and `kind` first.
-pub fn canonicalize(value: Value) -> Value {
-    fn sort(value: Value) -> Value {
+pub fn canonicalize(mut value: Value) -> Value {
+    /// Sorts in place (rebuilding every map of a large CRD was a good part of its cost).
+    fn sort(value: &mut Value) {
         match value {
             Value::Object(map) => {
-                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
-                Value::Object(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
+                map.sort_keys();
+                map.values_mut().for_each(sort);
             }
-            Value::Array(items) => Value::Array(items.into_iter().map(sort).collect()),
-            other => other,
+            Value::Array(items) => items.iter_mut().for_each(sort),
+            _ => {}
         }
     }
-    match sort(value) {
+    sort(&mut value);
+    match value {
         Value::Object(mut map) => {
             let mut out = Map::new();
             for key in ["apiVersion", "kind"] {

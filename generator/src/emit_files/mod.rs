@@ -101,9 +101,11 @@ pub fn render(model: &Model, options: &Options) -> Result<Vec<TextFile>> {
         }
     }
     let chart_crds = registry::chart_crd_dir(&view.operator_name);
-    for c in &model.crds {
+    // The CRD files are most of the output's bytes on large specs: built in parallel.
+    let crds: Vec<&crate::model::Crd> = model.crds.iter().collect();
+    let yamls = crate::par::try_map(&crds, |c| crd::crd_yaml(model, c))?;
+    for (c, contents) in model.crds.iter().zip(yamls) {
         let path = crd::file_name(model, c);
-        let contents = crd::crd_yaml(model, c)?;
         // The Helm chart installs the same CRD files from its `crds/` directory.
         let name = path.rsplit('/').next().unwrap_or(&path);
         files.push(TextFile {

@@ -84,25 +84,36 @@ fn list_marker(line: &str) -> Option<usize> {
 }
 
 fn wrap_urls(line: &str) -> String {
-    line.split(' ')
-        .map(|word| {
-            let Some(start) = word.find("http://").or_else(|| word.find("https://")) else {
-                return word.to_owned();
-            };
-            let (before, url_part) = word.split_at(start);
-            // Already a link, autolink or code.
-            if before.ends_with('(') || before.ends_with('<') || before.contains('`') || before.contains('[')
-            {
-                return word.to_owned();
-            }
-            let end = url_part
-                .trim_end_matches(['.', ',', ';', ':', ')', '!', '?', '"', '\''])
-                .len();
-            let (url, after) = url_part.split_at(end);
-            format!("{before}<{url}>{after}")
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    // Most lines have no URL: copy them as they are (no per-word allocations).
+    if !line.contains("http") {
+        return line.to_owned();
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    for (i, word) in line.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let Some(start) = word.find("http://").or_else(|| word.find("https://")) else {
+            out.push_str(word);
+            continue;
+        };
+        let (before, url_part) = word.split_at(start);
+        // Already a link, autolink or code.
+        if before.ends_with('(') || before.ends_with('<') || before.contains('`') || before.contains('[') {
+            out.push_str(word);
+            continue;
+        }
+        let end = url_part
+            .trim_end_matches(['.', ',', ';', ':', ')', '!', '?', '"', '\''])
+            .len();
+        let (url, after) = url_part.split_at(end);
+        out.push_str(before);
+        out.push('<');
+        out.push_str(url);
+        out.push('>');
+        out.push_str(after);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
 //! Named types and fields → tokens: serde renames, `Option` for optional fields, docs + explicit schemars descriptions.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 use serde_json::{Map, Value};
@@ -29,17 +32,52 @@ pub fn doc_attrs(description: Option<&str>) -> TokenStream {
     quote! { #docs #schema }
 }
 
+/// The two token forms of one description.
+struct DocTokens {
+    rustdoc: TokenStream,
+    schema: TokenStream,
+}
+
+thread_local! {
+    /// Description → its tokens. Large specs repeat the same descriptions in many kinds (the
+    /// Kubernetes list parameters appear in hundreds of them), and sanitizing and escaping them is
+    /// a large part of the emission time. Per thread (token streams are not `Send`); emptied by
+    /// [`clear_doc_cache`] at the end of each emission.
+    static DOC_CACHE: RefCell<HashMap<String, DocTokens>> = RefCell::new(HashMap::new());
+}
+
+/// Empties this thread's description cache.
+pub(super) fn clear_doc_cache() {
+    DOC_CACHE.with(|cache| cache.borrow_mut().clear());
+}
+
+/// The cached tokens of `text`, computed on first use.
+fn doc_tokens<R>(text: &str, pick: impl FnOnce(&DocTokens) -> R) -> R {
+    DOC_CACHE.with(|cache| {
+        if let Some(tokens) = cache.borrow().get(text) {
+            return pick(tokens);
+        }
+        let lines = doc_lines(text);
+        let tokens = DocTokens {
+            rustdoc: quote! { #(#[doc = #lines])* },
+            schema: quote! { #[schemars(description = #text)] },
+        };
+        let picked = pick(&tokens);
+        cache.borrow_mut().insert(text.to_owned(), tokens);
+        picked
+    })
+}
+
 /// Only the rustdoc lines (items put these before `#[derive]`).
 pub fn rustdoc(description: Option<&str>) -> TokenStream {
     let Some(text) = description else { return quote! {} };
-    let lines = doc_lines(text);
-    quote! { #(#[doc = #lines])* }
+    doc_tokens(text, |t| t.rustdoc.clone())
 }
 
 /// Only the exact schema description (items put this after `#[derive]`, as a derive helper).
 pub fn schema_description(description: Option<&str>) -> TokenStream {
     match description {
-        Some(text) => quote! { #[schemars(description = #text)] },
+        Some(text) => doc_tokens(text, |t| t.schema.clone()),
         None => quote! {},
     }
 }

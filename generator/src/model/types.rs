@@ -1,5 +1,7 @@
 //! Type IR: named structs/enums in one ordered space, and type references used by fields.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -223,10 +225,29 @@ pub enum TypeDefKind {
 }
 
 /// All named types, in emission order; names are unique.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+///
+/// Lookups by name go through an index (a linear scan per lookup made CRD prediction and type
+/// emission quadratic in the number of types on large specs).
+#[derive(Clone, Default, Serialize)]
 pub struct TypeSpace {
     /// The types.
-    pub types: Vec<TypeDef>,
+    types: Vec<TypeDef>,
+    /// Name → position in `types` (the first type of that name).
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+impl PartialEq for TypeSpace {
+    fn eq(&self, other: &Self) -> bool {
+        // The index is derived from `types`.
+        self.types == other.types
+    }
+}
+
+impl std::fmt::Debug for TypeSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypeSpace").field("types", &self.types).finish()
+    }
 }
 
 /// One alternative of a [`TypeDefKind::Union`].
@@ -297,7 +318,46 @@ impl TypeRef {
 impl TypeSpace {
     /// Looks a type up by name.
     pub fn get(&self, name: &str) -> Option<&TypeDef> {
-        self.types.iter().find(|t| t.name == name)
+        self.index.get(name).and_then(|&i| self.types.get(i))
+    }
+
+    /// Every type, in emission order.
+    pub fn iter(&self) -> std::slice::Iter<'_, TypeDef> {
+        self.types.iter()
+    }
+
+    /// Number of types.
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Whether there is no type.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    /// Appends a type; returns its position (for [`Self::set_kind`]).
+    pub(crate) fn push(&mut self, def: TypeDef) -> usize {
+        let position = self.types.len();
+        self.index.entry(def.name.clone()).or_insert(position);
+        self.types.push(def);
+        position
+    }
+
+    /// Removes the last type.
+    pub(crate) fn pop(&mut self) -> Option<TypeDef> {
+        let def = self.types.pop()?;
+        if self.index.get(&def.name) == Some(&self.types.len()) {
+            self.index.remove(&def.name);
+        }
+        Some(def)
+    }
+
+    /// Replaces the kind of the type at `position` (a type reserved before its contents were known).
+    pub(crate) fn set_kind(&mut self, position: usize, kind: TypeDefKind) {
+        if let Some(def) = self.types.get_mut(position) {
+            def.kind = kind;
+        }
     }
 
     /// Whether a name is taken.

@@ -54,8 +54,16 @@ pub fn load(source: &SpecSource) -> Result<Spec> {
 /// Converts (Swagger 2.0, OpenAPI 3.1 → 3.0) and validates an already-parsed document.
 pub fn from_value(file: String, raw: Value) -> Result<Spec> {
     let (raw, warnings) = to_openapi_30(&file, raw)?;
-    validate::check_refs(&file, &raw)?;
-    let openapi = validate::typed(&file, &raw)?;
+    // Both only read the document: the typed deserialization runs on a second thread while the
+    // `$ref`s are checked (a `$ref` error is still reported first).
+    let openapi = std::thread::scope(|scope| {
+        let typed = scope.spawn(|| validate::typed(&file, &raw));
+        let refs = validate::check_refs(&file, &raw);
+        let typed = typed
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        refs.and(typed)
+    })?;
     Ok(Spec {
         file,
         raw,

@@ -1,7 +1,9 @@
 //! Up-front checks on the raw document: OpenAPI version, internal `$ref` targets, typed deserialization with a located error.
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
+use super::walk::{push_index, push_token};
 use super::{escape_pointer_token, invalid};
 use crate::error::{Error, Result};
 
@@ -65,10 +67,12 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-/// Every `$ref` must be internal (`#/...`) and point at an existing node.
+/// Every `$ref` must be internal (`#/...`) and point at an existing node (checked in document order).
 pub(super) fn check_refs(file: &str, raw: &Value) -> Result<()> {
-    let mut stack: Vec<(String, &Value)> = vec![(String::new(), raw)];
-    while let Some((pointer, node)) = stack.pop() {
+    // One pointer buffer, extended and truncated on the way (no string per node). The recursion is
+    // as deep as the document, which the parsers bound (and dropping a `Value` recurses too).
+    fn walk(file: &str, raw: &Value, node: &Value, pointer: &mut String) -> Result<()> {
+        let len = pointer.len();
         match node {
             Value::Object(map) => {
                 if let Some(reference) = map.get("$ref")
@@ -86,28 +90,33 @@ pub(super) fn check_refs(file: &str, raw: &Value) -> Result<()> {
                         return Err(unresolved(reference.clone()));
                     }
                 }
-                // Reverse so that the first key is checked first (stable, document-order errors).
-                for (key, child) in map.iter().rev() {
-                    if !super::walk::is_literal(&pointer, key, child) {
-                        stack.push((format!("{pointer}/{}", escape_pointer_token(key)), child));
+                for (key, child) in map {
+                    if !super::walk::is_literal(pointer, key, child) {
+                        push_token(pointer, key);
+                        walk(file, raw, child, pointer)?;
+                        pointer.truncate(len);
                     }
                 }
             }
             Value::Array(items) => {
-                for (i, child) in items.iter().enumerate().rev() {
-                    stack.push((format!("{pointer}/{i}"), child));
+                for (i, child) in items.iter().enumerate() {
+                    push_index(pointer, i);
+                    walk(file, raw, child, pointer)?;
+                    pointer.truncate(len);
                 }
             }
             _ => {}
         }
+        Ok(())
     }
-    Ok(())
+    walk(file, raw, raw, &mut String::new())
 }
 
 /// Deserializes into `openapiv3::OpenAPI`; on failure narrows the JSON pointer down to the smallest
 /// section (path item, operation, component) that fails on its own.
 pub(super) fn typed(file: &str, raw: &Value) -> Result<openapiv3::OpenAPI> {
-    match serde_json::from_value::<openapiv3::OpenAPI>(raw.clone()) {
+    // Deserialized from the borrowed document (no copy of the whole tree).
+    match openapiv3::OpenAPI::deserialize(raw) {
         Ok(api) => Ok(api),
         Err(err) => {
             let (pointer, reason) = locate(raw).unwrap_or_else(|| (String::new(), err.to_string()));

@@ -58,79 +58,116 @@ const NAMED_MAPS: &[&str] = &[
 /// A callback applied to one schema node with its JSON pointer.
 pub(super) type Visit<'f> = dyn FnMut(&mut Value, &str) + 'f;
 
+/// Appends `/token` (escaped as a JSON-pointer token) to `pointer`.
+pub(super) fn push_token(pointer: &mut String, token: &str) {
+    pointer.push('/');
+    if token.contains(['~', '/']) {
+        pointer.push_str(&escape_pointer_token(token));
+    } else {
+        pointer.push_str(token);
+    }
+}
+
+/// Appends `/index` to `pointer`.
+pub(super) fn push_index(pointer: &mut String, index: usize) {
+    use std::fmt::Write as _;
+    // Writing into a String cannot fail.
+    let _ = write!(pointer, "/{index}");
+}
+
 /// Applies `f` to `schema` (pre-order: `f` may rewrite the node) and then to every nested sub-schema.
-fn visit_at(schema: &mut Value, pointer: &str, depth: usize, f: &mut Visit<'_>) {
+/// `pointer` is the node's JSON pointer; it is extended for the children and restored on return.
+fn visit_at(schema: &mut Value, pointer: &mut String, depth: usize, f: &mut Visit<'_>) {
     if depth > MAX_DEPTH {
         return;
     }
     f(schema, pointer);
     let Value::Object(map) = schema else { return };
+    let len = pointer.len();
     for (key, child) in map.iter_mut() {
-        let here = format!("{pointer}/{}", escape_pointer_token(key));
         let key = key.as_str();
         if SINGLE.contains(&key) {
+            push_token(pointer, key);
             match child {
-                Value::Object(_) => visit_at(child, &here, depth + 1, f),
+                Value::Object(_) => visit_at(child, pointer, depth + 1, f),
                 Value::Array(items) => {
+                    let here = pointer.len();
                     for (i, item) in items.iter_mut().enumerate() {
-                        visit_at(item, &format!("{here}/{i}"), depth + 1, f);
+                        push_index(pointer, i);
+                        visit_at(item, pointer, depth + 1, f);
+                        pointer.truncate(here);
                     }
                 }
                 _ => {}
             }
         } else if LISTS.contains(&key) {
+            push_token(pointer, key);
             if let Value::Array(items) = child {
+                let here = pointer.len();
                 for (i, item) in items.iter_mut().enumerate() {
-                    visit_at(item, &format!("{here}/{i}"), depth + 1, f);
+                    push_index(pointer, i);
+                    visit_at(item, pointer, depth + 1, f);
+                    pointer.truncate(here);
                 }
             }
         } else if MAPS.contains(&key)
             && let Value::Object(entries) = child
         {
+            push_token(pointer, key);
+            let here = pointer.len();
             for (name, item) in entries.iter_mut() {
-                visit_at(
-                    item,
-                    &format!("{here}/{}", escape_pointer_token(name)),
-                    depth + 1,
-                    f,
-                );
+                push_token(pointer, name);
+                visit_at(item, pointer, depth + 1, f);
+                pointer.truncate(here);
             }
         }
+        pointer.truncate(len);
     }
 }
 
 /// Applies [`visit_schema`] to every schema of an OpenAPI 3.x document: `components.schemas` entries
 /// and every `schema` of parameters, headers and media types (examples and extensions are skipped).
 pub(super) fn document_schemas(doc: &mut Value, f: &mut Visit<'_>) {
-    walk_document(doc, "", 0, f);
+    walk_document(doc, &mut String::new(), 0, f);
 }
 
-fn walk_document(node: &mut Value, pointer: &str, depth: usize, f: &mut Visit<'_>) {
+fn walk_document(node: &mut Value, pointer: &mut String, depth: usize, f: &mut Visit<'_>) {
     if depth > MAX_DEPTH {
         return;
     }
+    let len = pointer.len();
     match node {
         Value::Object(map) => {
+            let at_components = pointer == "/components";
             for (key, child) in map.iter_mut() {
-                let here = format!("{pointer}/{}", escape_pointer_token(key));
                 match key.as_str() {
-                    "schema" => visit_at(child, &here, 0, f),
-                    "schemas" if pointer == "/components" => {
+                    "example" | "examples" => continue,
+                    k if k.starts_with("x-") => continue,
+                    _ => {}
+                }
+                push_token(pointer, key);
+                match key.as_str() {
+                    "schema" => visit_at(child, pointer, 0, f),
+                    "schemas" if at_components => {
                         if let Value::Object(entries) = child {
+                            let here = pointer.len();
                             for (name, schema) in entries.iter_mut() {
-                                visit_at(schema, &format!("{here}/{}", escape_pointer_token(name)), 0, f);
+                                push_token(pointer, name);
+                                visit_at(schema, pointer, 0, f);
+                                pointer.truncate(here);
                             }
                         }
                     }
-                    "example" | "examples" => {}
-                    k if k.starts_with("x-") => {}
-                    _ => walk_document(child, &here, depth + 1, f),
+                    _ => walk_document(child, pointer, depth + 1, f),
                 }
+                pointer.truncate(len);
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                walk_document(item, &format!("{pointer}/{i}"), depth + 1, f);
+                push_index(pointer, i);
+                walk_document(item, pointer, depth + 1, f);
+                pointer.truncate(len);
             }
         }
         _ => {}
@@ -160,31 +197,38 @@ pub(super) fn is_reference(pointer: &str, key: &str, value: &Value) -> bool {
 }
 
 /// Calls `f` with the pointer of every object holding a string `$ref` and a mutable reference to that
-/// string (literal data such as examples is skipped, see [`is_literal`]).
+/// string (literal data such as examples is skipped, see [`is_literal`]), in document order.
 pub(super) fn for_each_ref(node: &mut Value, pointer: &str, f: &mut dyn FnMut(&mut String, &str)) {
-    let mut stack: Vec<(String, &mut Value)> = vec![(pointer.to_owned(), node)];
-    while let Some((here, node)) = stack.pop() {
+    // One pointer buffer, extended and truncated on the way (no string per node). The recursion
+    // is as deep as the document, which the parsers bound (and dropping a `Value` recurses too).
+    fn walk(node: &mut Value, here: &mut String, f: &mut dyn FnMut(&mut String, &str)) {
+        let len = here.len();
         match node {
             Value::Object(map) => {
-                let is_ref = map.get("$ref").is_some_and(|r| is_reference(&here, "$ref", r));
+                let is_ref = map.get("$ref").is_some_and(|r| is_reference(here, "$ref", r));
                 if is_ref && let Some(Value::String(reference)) = map.get_mut("$ref") {
-                    f(reference, &here);
+                    f(reference, here);
                 }
-                for (key, child) in map.iter_mut().rev() {
-                    let skip = (is_ref && key == "$ref") || is_literal(&here, key, child);
+                for (key, child) in map.iter_mut() {
+                    let skip = (is_ref && key == "$ref") || is_literal(here, key, child);
                     if !skip {
-                        stack.push((format!("{here}/{}", escape_pointer_token(key)), child));
+                        push_token(here, key);
+                        walk(child, here, f);
+                        here.truncate(len);
                     }
                 }
             }
             Value::Array(items) => {
-                for (i, child) in items.iter_mut().enumerate().rev() {
-                    stack.push((format!("{here}/{i}"), child));
+                for (i, child) in items.iter_mut().enumerate() {
+                    push_index(here, i);
+                    walk(child, here, f);
+                    here.truncate(len);
                 }
             }
             _ => {}
         }
     }
+    walk(node, &mut pointer.to_owned(), f);
 }
 
 /// Renames `old` to `new` in place (keeping the key's position); `new` must not exist yet.

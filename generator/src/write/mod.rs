@@ -43,15 +43,26 @@ pub fn write(files: &Files, output: &Path) -> Result<WriteSummary> {
 /// Before anything is written, fails with [`Error::NotOwned`] if a file to be replaced or removed
 /// lacks the `@generated` header, unless `options.force`.
 pub fn write_with(files: &Files, output: &Path, options: WriteOptions) -> Result<WriteSummary> {
-    let all = with_manifest(files);
-    let plan = changes(&all, output)?;
+    // Borrowed contents: the file set of a large spec is tens of megabytes, never copied.
+    let manifest = manifest::manifest_text(files);
+    let mut all = view(files);
+    all.insert(MANIFEST, manifest.as_str());
+    let plan = manifest::changes_in(&all, output)?;
     if !plan.not_owned.is_empty() && !options.force {
         return Err(Error::NotOwned {
             output: output.to_path_buf(),
             paths: plan.not_owned,
         });
     }
-    let mut summary = write_files(&all, output)?;
+    // The plan already compared every file with the disk: write exactly the created and changed ones.
+    let changed: View<'_> = plan
+        .create
+        .iter()
+        .chain(&plan.change)
+        .filter_map(|rel| all.get_key_value(rel.as_str()))
+        .map(|(rel, contents)| (*rel, *contents))
+        .collect();
+    let mut summary = write_changed(&changed, all.len(), output)?;
     for rel in &plan.remove {
         let path = output.join(rel);
         match std::fs::remove_file(&path) {
@@ -62,6 +73,16 @@ pub fn write_with(files: &Files, output: &Path, options: WriteOptions) -> Result
         prune_empty_dirs(output, Path::new(rel));
     }
     Ok(summary)
+}
+
+/// Relative path → contents, borrowed from a [`Files`].
+type View<'a> = BTreeMap<&'a str, &'a str>;
+
+fn view(files: &Files) -> View<'_> {
+    files
+        .iter()
+        .map(|(rel, contents)| (rel.as_str(), contents.as_str()))
+        .collect()
 }
 
 /// Removes the now-empty parent directories of `rel` below `output` (never `output` itself).
@@ -83,16 +104,29 @@ fn prune_empty_dirs(output: &Path, rel: &Path) {
 /// is renamed over its old version (other files in `output` are left alone). On any failure the
 /// temporary directory is removed and `output` is untouched.
 pub fn write_files(files: &Files, output: &Path) -> Result<WriteSummary> {
-    let changed: Files = files
-        .iter()
-        .filter(|(rel, contents)| {
-            std::fs::read(output.join(rel.as_str())).map_or(true, |old| old != contents.as_bytes())
-        })
-        .map(|(rel, contents)| (rel.clone(), contents.clone()))
-        .collect();
+    let all = view(files);
+    let changed: View<'_> = if std::fs::metadata(output).is_err() {
+        // A missing output directory: every file is new (no point reading them).
+        all.clone()
+    } else {
+        let entries: Vec<(&str, &str)> = all.iter().map(|(rel, contents)| (*rel, *contents)).collect();
+        let differs = crate::par::map(&entries, |(rel, contents)| {
+            std::fs::read(output.join(rel)).map_or(true, |old| old != contents.as_bytes())
+        });
+        entries
+            .into_iter()
+            .zip(differs)
+            .filter_map(|(entry, differs)| differs.then_some(entry))
+            .collect()
+    };
+    write_changed(&changed, all.len(), output)
+}
+
+/// Writes `changed` (out of `total` files) as described in [`write_files`].
+fn write_changed(changed: &View<'_>, total: usize, output: &Path) -> Result<WriteSummary> {
     let summary = WriteSummary {
-        written: changed.keys().cloned().collect(),
-        unchanged: files.len() - changed.len(),
+        written: changed.keys().map(|rel| (*rel).to_owned()).collect(),
+        unchanged: total - changed.len(),
         removed: Vec::new(),
     };
     if changed.is_empty() {
@@ -111,7 +145,7 @@ pub fn write_files(files: &Files, output: &Path) -> Result<WriteSummary> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".to_owned());
     let staging = unique_dir(&parent, &name)?;
-    let result = stage(&changed, &staging).and_then(|()| commit(&changed, &staging, output));
+    let result = stage(changed, &staging).and_then(|()| commit(changed, &staging, output));
     // The staging dir is empty (or was renamed) on success; remove leftovers either way.
     let _ = std::fs::remove_dir_all(&staging);
     result.map(|()| summary)
@@ -137,24 +171,39 @@ fn unique_dir(parent: &Path, name: &str) -> Result<PathBuf> {
     })
 }
 
-fn stage(files: &Files, staging: &Path) -> Result<()> {
+/// Writes every file into `staging`: directories first, then the files in parallel, taken
+/// alternately from different directories (file creation within one directory is serialized by
+/// the file system).
+fn stage(files: &View<'_>, staging: &Path) -> Result<()> {
+    let mut by_dir: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
     for (rel, contents) in files {
-        let path = staging.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        std::fs::write(&path, contents).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let dir = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
+        by_dir.entry(dir).or_default().push((*rel, *contents));
     }
+    for dir in by_dir.keys().filter(|d| !d.is_empty()) {
+        let path = staging.join(dir);
+        std::fs::create_dir_all(&path).map_err(|source| Error::Io { path, source })?;
+    }
+    let mut queues: Vec<std::vec::IntoIter<(&str, &str)>> =
+        by_dir.into_values().map(Vec::into_iter).collect();
+    let mut jobs = Vec::with_capacity(files.len());
+    while !queues.is_empty() {
+        queues.retain_mut(|queue| match queue.next() {
+            Some(job) => {
+                jobs.push(job);
+                true
+            }
+            None => false,
+        });
+    }
+    crate::par::try_map(&jobs, |(rel, contents)| {
+        let path = staging.join(rel);
+        std::fs::write(&path, contents).map_err(|source| Error::Io { path, source })
+    })?;
     Ok(())
 }
 
-fn commit(files: &Files, staging: &Path, output: &Path) -> Result<()> {
+fn commit(files: &View<'_>, staging: &Path, output: &Path) -> Result<()> {
     if !output.exists() {
         return std::fs::rename(staging, output).map_err(|source| Error::Io {
             path: output.to_path_buf(),
