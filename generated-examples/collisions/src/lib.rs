@@ -16,5 +16,6 @@ pub fn operator() -> ::openapi_operator_runtime::operator::Operator {
         .resource::<resources::Widget>()
         .resource::<resources::Widget2>()
         .resource::<resources::Keyword>()
+        .resource::<resources::ResultKind>()
         .aggregate::<resources::CollisionsAggregate>()
 }

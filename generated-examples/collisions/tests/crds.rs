@@ -141,6 +141,52 @@ fn keyword_observe_sample_round_trips() {
     assert_eq!(sample, back);
 }
 #[test]
+fn result_crd_matches_deploy_file() {
+    let yaml = to_yaml(&collisions_operator::resources::ResultKind::crd()).unwrap();
+    assert_eq!(
+        yaml, include_str!("../deploy/crds/results.collisions.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+    assert_eq!(
+        yaml,
+        include_str!("../chart/collisions-operator/crds/results.collisions.example.com.yaml"),
+        "regenerate with openapi-operator-gen"
+    );
+}
+#[test]
+fn result_sample_round_trips() {
+    let sample: collisions_operator::resources::ResultKind = ::serde_saphyr::from_str(
+            include_str!("../samples/result.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: collisions_operator::resources::ResultKind = ::serde_json::from_value(json)
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
+fn result_adopt_sample_round_trips() {
+    let sample: collisions_operator::resources::ResultKind = ::serde_saphyr::from_str(
+            include_str!("../samples/result-adopt.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: collisions_operator::resources::ResultKind = ::serde_json::from_value(json)
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
+fn result_observe_sample_round_trips() {
+    let sample: collisions_operator::resources::ResultKind = ::serde_saphyr::from_str(
+            include_str!("../samples/result-observe.yaml"),
+        )
+        .unwrap();
+    let json = ::serde_json::to_value(&sample).unwrap();
+    let back: collisions_operator::resources::ResultKind = ::serde_json::from_value(json)
+        .unwrap();
+    assert_eq!(sample, back);
+}
+#[test]
 fn collisions_aggregate_crd_matches_deploy_file() {
     let yaml = to_yaml(&collisions_operator::resources::CollisionsAggregate::crd())
         .unwrap();

@@ -21,7 +21,7 @@ pub(super) fn lib_rs(model: &Model) -> Result<TokenStream> {
         .crds
         .iter()
         .map(|c| {
-            let kind = ident(&c.names.kind)?;
+            let kind = super::types::kind_struct(&c.names.kind)?;
             Ok(match c.kind {
                 CrdKind::Resource(_) => quote! { .resource::<resources::#kind>() },
                 CrdKind::Query(_) => quote! { .query::<resources::#kind>() },
@@ -132,7 +132,7 @@ pub(super) fn resources_mod(model: &Model) -> Result<TokenStream> {
     let mut items = Vec::new();
     for crd in &model.crds {
         let module = ident(&crd.module)?;
-        let mut names = vec![ident(&crd.names.kind)?, ident(&crd.spec_type)?];
+        let mut names = vec![super::types::kind_struct(&crd.names.kind)?, ident(&crd.spec_type)?];
         if matches!(crd.kind, CrdKind::Query(_)) {
             names.push(plain(&format!("{}Status", crd.names.kind)));
         }
@@ -169,7 +169,7 @@ pub(super) fn crds_test(model: &Model) -> Result<TokenStream> {
     let krate = plain(&super::crate_ident(model));
     let mut tests = Vec::new();
     for crd in &model.crds {
-        let kind = ident(&crd.names.kind)?;
+        let kind = super::types::kind_struct(&crd.names.kind)?;
         let module = crd.module.trim_start_matches("r#");
         let crd_name = format!("{}.{}.yaml", crd.names.plural, model.api.group);
         let crd_file = format!("../deploy/crds/{crd_name}");

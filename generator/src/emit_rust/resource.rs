@@ -41,7 +41,8 @@ pub fn kind_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
     let spec_schema = schema_description(Some(&crd.spec_description));
 
     let descriptor = descriptor_ident(crd);
-    let kind_ident = ident(kind)?;
+    let kind_ident = super::types::kind_struct(kind)?;
+    let root = super::types::kind_root_attr(kind);
     let id_param = &ops.id_param;
     let id_field = option_str(ops.id_field.as_deref());
     let path_params = bindings(&ops.path_params);
@@ -65,7 +66,10 @@ pub fn kind_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
     let body_fields = &ops.body_fields;
     let read_only = &ops.read_only_fields;
     let ignore = &ops.ignore_fields;
-    let descriptor_doc = format!(" HTTP binding of [`{kind}`] (read by the runtime's resource reconciler).");
+    let descriptor_doc = format!(
+        " HTTP binding of [`{}`] (read by the runtime's resource reconciler).",
+        super::types::kind_struct_name(kind)
+    );
 
     Ok(quote! {
         #![doc = #module_doc]
@@ -76,6 +80,7 @@ pub fn kind_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
             group = #group,
             version = #version,
             kind = #kind,
+            #root
             plural = #plural,
             namespaced,
             status = "::openapi_operator_runtime::ResourceStatus",

@@ -31,11 +31,13 @@ fn kube_attr(model: &Model, crd: &Crd, status: &TokenStream, columns: &[&str]) -
     let shortnames = n.short_names.iter().map(|s| quote! { shortname = #s, });
     let categories = n.categories.iter().map(|c| quote! { category = #c, });
     let doc = &crd.description;
+    let root = super::types::kind_root_attr(kind);
     quote! {
         #[kube(
             group = #group,
             version = #version,
             kind = #kind,
+            #root
             plural = #plural,
             namespaced,
             status = #status,
@@ -51,7 +53,7 @@ fn kube_attr(model: &Model, crd: &Crd, status: &TokenStream, columns: &[&str]) -
 fn run_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
     let module = crd.module.as_str();
     let kind = &crd.names.kind;
-    let kind_ident = ident(kind)?;
+    let kind_ident = super::types::kind_struct(kind)?;
     let spec = ident(&crd.spec_type)?;
     let fields = crd
         .fields
@@ -240,7 +242,7 @@ fn run_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
 
 fn aggregate_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
     let kind = &crd.names.kind;
-    let kind_ident = ident(kind)?;
+    let kind_ident = super::types::kind_struct(kind)?;
     let spec = ident(&crd.spec_type)?;
     let spec_doc = rustdoc(Some(&crd.spec_description));
     let spec_schema = schema_description(Some(&crd.spec_description));

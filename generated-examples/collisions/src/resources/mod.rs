@@ -6,5 +6,7 @@ pub mod widget2;
 pub use widget2::{Widget2, Widget2Spec, WIDGET2_DESCRIPTOR};
 pub mod keyword;
 pub use keyword::{Keyword, KeywordSpec, KEYWORD_DESCRIPTOR};
+pub mod result;
+pub use result::{ResultKind, ResultSpec, RESULT_DESCRIPTOR};
 pub mod collisions_aggregate;
 pub use collisions_aggregate::{CollisionsAggregate, CollisionsAggregateSpec};
