@@ -255,7 +255,7 @@ fn sent_failure_mode(interval: Option<Duration>) -> Mode {
 pub async fn reconcile<K: ActionResource>(obj: Arc<K>, actx: Arc<ActionContext>) -> Result<Action> {
     let namespace = obj.namespace().unwrap_or_default();
     let target = obj.controls().target.clone();
-    crate::auth::with_target(target.as_ref(), &namespace, reconcile_scoped(obj, actx)).await
+    crate::auth::with_target(target.as_deref(), &namespace, reconcile_scoped(obj, actx)).await
 }
 
 #[tracing::instrument(skip_all, fields(
@@ -350,7 +350,7 @@ async fn interrupted<K: ActionResource>(
     next.responses = vec![TargetResponse {
         endpoint: ctx
             .endpoints
-            .resolve(obj.controls().target.as_ref())
+            .resolve(obj.controls().target.as_deref())
             .unwrap_or_default(),
         success: false,
         status_code: None,
@@ -399,7 +399,7 @@ async fn prepare<K: ActionResource>(obj: &K, ctx: &Context) -> Result<Prepared> 
         source,
     })?;
     let namespace = obj.namespace().unwrap_or_default();
-    let base = base_url(ctx, obj.controls().target.as_ref(), &namespace).await?;
+    let base = base_url(ctx, obj.controls().target.as_deref(), &namespace).await?;
     let url = bound_url(&base, &desc.operation, desc.path_params, &spec)?;
     let body = match desc.body {
         ActionBody::None => None,

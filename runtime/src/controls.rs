@@ -11,7 +11,7 @@ pub struct ResourceControls {
     /// Which backend instance this object lives in. Unset fields fall back to the operator's
     /// `--base-url` / `REST_API_BASE_URL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<TargetSpec>,
+    pub target: Option<Box<TargetSpec>>,
     /// How often the backend object is re-read and drift corrected, as a duration such as `30s`,
     /// `5m` or `1h30m`. Default `30s`; `0` disables periodic re-sync (changes to the CR still sync).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -363,7 +363,7 @@ pub struct RunControls {
     /// Which backend instance to call. Unset fields fall back to the operator's `--base-url` /
     /// `REST_API_BASE_URL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<TargetSpec>,
+    pub target: Option<Box<TargetSpec>>,
     /// Repeat the request this often, as a duration such as `30s`, `5m` or `1h30m`. Unset or `0`:
     /// run once per spec change (`metadata.generation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

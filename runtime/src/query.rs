@@ -224,7 +224,7 @@ impl Outcome {
 pub async fn reconcile<K: QueryResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
     let namespace = obj.namespace().unwrap_or_default();
     let target = obj.controls().target.clone();
-    crate::auth::with_target(target.as_ref(), &namespace, reconcile_scoped(obj, ctx)).await
+    crate::auth::with_target(target.as_deref(), &namespace, reconcile_scoped(obj, ctx)).await
 }
 
 #[tracing::instrument(skip_all, fields(
@@ -289,7 +289,7 @@ async fn execute<K: QueryResource>(
             source,
         })?;
         let namespace = obj.namespace().unwrap_or_default();
-        let base = base_url(ctx, obj.controls().target.as_ref(), &namespace).await?;
+        let base = base_url(ctx, obj.controls().target.as_deref(), &namespace).await?;
         let url = bound_url(&base, &desc.operation, desc.path_params, &spec)?;
         Ok::<_, Error>((base, url))
     }

@@ -7,7 +7,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, TryFuture};
+use futures::{StreamExt, TryFuture, TryStreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -143,7 +143,9 @@ where
     // The one cache of this kind; aggregates read it instead of watching the kind again.
     ctx.caches.register(reader.clone());
     let events_ctx = ctx.clone();
-    let predicate_ctx = ctx.clone();
+    let filter_ctx = ctx.clone();
+    let triggers = Arc::new(TriggerFilter::default());
+    let events_triggers = triggers.clone();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         // The cache needs neither managed fields nor the last-applied annotation: dropping them
@@ -156,9 +158,14 @@ where
         })
         .reflect(writer)
         .inspect(move |event| match event {
-            Ok(watcher::Event::InitDone) => events_ctx.readiness.set_ready(kind),
+            Ok(watcher::Event::Init) => events_triggers.relist_started(),
+            Ok(watcher::Event::InitDone) => {
+                events_triggers.relist_done();
+                events_ctx.readiness.set_ready(kind);
+            }
             Ok(watcher::Event::Delete(obj)) => {
                 events_ctx.backoff.reset(&object_key(obj));
+                events_triggers.forget(obj);
                 events_ctx.own_writes.forget(obj);
                 announce(&events_ctx, kind, obj);
             }
@@ -166,126 +173,127 @@ where
                 announce(&events_ctx, kind, obj);
             }
             Err(error) => warn!(kind, %error, "watch failed; retrying"),
-            Ok(watcher::Event::Init) => {}
         })
         .applied_objects()
-        .predicate_filter(
-            move |obj: &K| predicate_ctx.own_writes.trigger_hash(obj),
-            kube::runtime::PredicateConfig::default(),
-        );
+        .try_filter(move |obj| futures::future::ready(triggers.admit(obj, &filter_ctx.own_writes)));
     Controller::for_stream(stream, reader).with_config(
         kube::runtime::controller::Config::default()
             .concurrency(crate::reconciler::MAX_CONCURRENT_RECONCILES),
     )
 }
 
-/// Echo suppression for the operator's own metadata writes.
-///
-/// Reconciles are triggered by [`crate::resource::trigger_hash`] changes, which include the
-/// finalizers, so that a finalizer someone else removes is put back. The finalizer the operator
-/// adds itself would then trigger a second, useless reconcile of every new object (a backend `GET`
-/// and a status write each). [`OwnWrites::expect_echo`] records the hash before and after such a
-/// write; while the object still hashes to the after-value, [`OwnWrites::trigger_hash`] reports the
-/// before-value, so the watch event of the write is filtered like a status write. Any other
-/// change moves the hash elsewhere, ends the suppression and triggers as usual.
+/// Which watch events of one controller trigger a reconcile: a change of
+/// [`crate::resource::trigger_hash`] (generation, deletion, finalizers, the reconcile-request
+/// annotation), never a status write, and never the echo of the operator's own finalizer patch
+/// (see [`OwnWrites`]). Keeps one hash per object; entries of objects that vanished while the watch
+/// was down are dropped when the next relist completes.
 #[derive(Debug, Default)]
-pub struct OwnWrites {
-    echoes: std::sync::Mutex<std::collections::HashMap<String, Echo>>,
+pub struct TriggerFilter {
+    seen: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
+    epoch: std::sync::atomic::AtomicU64,
 }
 
-/// Suppression state of one object.
-#[derive(Debug, Clone)]
-enum Echo {
-    /// The own write turned hash `before` into `after`, starting from `resourceVersion` `from`;
-    /// `after` is reported as `before`.
-    Pending {
-        before: u64,
-        after: u64,
-        from: Option<String>,
-    },
-    /// The object went back to hash `real` (the own change was undone, e.g. the finalizer was
-    /// removed) while the predicate last saw `real` reported for the echo: `real` is reported as
-    /// `reported` so that the undoing triggers, until the hash moves on.
-    Alias { real: u64, reported: u64 },
+impl TriggerFilter {
+    fn seen(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (u64, u64)>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `obj` (from a watch event) should be reconciled.
+    pub fn admit<K: Resource<DynamicType = ()>>(&self, obj: &K, own: &OwnWrites) -> bool {
+        let Some(hash) = crate::resource::trigger_hash(obj) else {
+            return true;
+        };
+        let key = object_key_of(obj.meta());
+        let epoch = self.epoch.load(std::sync::atomic::Ordering::Relaxed);
+        let previous = self.seen().insert(key.clone(), (hash, epoch)).map(|(h, _)| h);
+        match previous {
+            // First sight (start, relist, new object): reconcile.
+            None => {
+                own.forget_key(&key);
+                true
+            }
+            Some(previous) if previous == hash => false,
+            Some(previous) => !own.is_echo(&key, previous, hash),
+        }
+    }
+
+    /// A relist began (`Init`): objects it does not return are forgotten at [`Self::relist_done`].
+    pub fn relist_started(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A relist completed (`InitDone`): drops objects it did not return.
+    pub fn relist_done(&self) {
+        let epoch = self.epoch.load(std::sync::atomic::Ordering::Relaxed);
+        self.seen().retain(|_, (_, seen_in)| *seen_in == epoch);
+    }
+
+    /// Forgets a deleted object.
+    pub fn forget<K: Resource>(&self, obj: &K) {
+        self.seen().remove(&object_key_of(obj.meta()));
+    }
+
+    /// Objects tracked (tests).
+    pub fn tracked(&self) -> usize {
+        self.seen().len()
+    }
+}
+
+/// Metadata writes of the operator itself whose watch events must not trigger a reconcile.
+///
+/// The finalizer the operator adds after creating a backend object changes the trigger hash, so
+/// its watch event would reconcile every new object a second time (a backend `GET` and a status
+/// write each). [`OwnWrites::expect_echo`] records the hash change before the patch is sent (its
+/// event can arrive before its response); [`TriggerFilter::admit`] then lets exactly that change
+/// pass silently, once. Any other change, a finalizer someone else removes included, triggers.
+#[derive(Debug, Default)]
+pub struct OwnWrites {
+    echoes: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
 }
 
 impl OwnWrites {
-    fn echoes(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Echo>> {
+    fn echoes(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (u64, u64)>> {
         self.echoes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Records that the operator is changing `old` into `new` (call it before the write: its watch
-    /// event can arrive before its response).
-    ///
-    /// `from` is the `resourceVersion` the write applies to (its precondition): a later event
-    /// of that same version is the (stale) echo of an earlier write, not an undoing of this one.
-    pub fn expect_echo<K: Resource<DynamicType = ()>>(&self, old: &K, new: &K, from: Option<&str>) {
+    /// Records that the operator is about to change `old` into `new` (call it before the write).
+    pub fn expect_echo<K: Resource<DynamicType = ()>>(&self, old: &K, new: &K) {
         if let (Some(before), Some(after)) = (
             crate::resource::trigger_hash(old),
             crate::resource::trigger_hash(new),
         ) && before != after
         {
-            self.echoes().insert(
-                object_key_of(new.meta()),
-                Echo::Pending {
-                    before,
-                    after,
-                    from: from.map(str::to_owned),
-                },
-            );
+            self.echoes().insert(object_key_of(new.meta()), (before, after));
         }
     }
 
-    /// The hash the controller's predicate compares: [`crate::resource::trigger_hash`], except
-    /// that the echo of an own write reports the hash from before the write.
-    pub fn trigger_hash<K: Resource<DynamicType = ()>>(&self, obj: &K) -> Option<u64> {
-        let hash = crate::resource::trigger_hash(obj)?;
+    /// Whether the change `before` → `after` of object `key` is the expected echo; the
+    /// expectation is consumed either way.
+    fn is_echo(&self, key: &str, before: u64, after: u64) -> bool {
         let mut echoes = self.echoes();
         if echoes.is_empty() {
-            return Some(hash);
+            return false;
         }
-        let key = object_key_of(obj.meta());
-        let Some(echo) = echoes.get(&key).cloned() else {
-            return Some(hash);
-        };
-        match echo {
-            Echo::Pending { before, after, .. } if hash == after => Some(before),
-            // An event of the version the write started from: the echo of an earlier write.
-            Echo::Pending { before, from, .. }
-                if hash == before && (from.is_none() || obj.meta().resource_version == from) =>
-            {
-                Some(before)
-            }
-            Echo::Pending { before, .. } if hash == before => {
-                let reported = !before;
-                echoes.insert(
-                    key,
-                    Echo::Alias {
-                        real: before,
-                        reported,
-                    },
-                );
-                Some(reported)
-            }
-            Echo::Alias { real, reported } if hash == real => Some(reported),
-            Echo::Pending { .. } | Echo::Alias { .. } => {
-                echoes.remove(&key);
-                Some(hash)
-            }
-        }
+        echoes.remove(key) == Some((before, after))
     }
 
-    /// Forgets a deleted object.
+    /// Drops the expectation for a deleted object or a failed write.
     pub fn forget<K: Resource>(&self, obj: &K) {
+        self.forget_key(&object_key_of(obj.meta()));
+    }
+
+    fn forget_key(&self, key: &str) {
         let mut echoes = self.echoes();
         if !echoes.is_empty() {
-            echoes.remove(&object_key_of(obj.meta()));
+            echoes.remove(key);
         }
     }
 
-    /// How many objects have echo state (tests).
+    /// How many echoes are expected (tests).
     pub fn pending(&self) -> usize {
         self.echoes().len()
     }
@@ -492,57 +500,67 @@ mod tests {
 
     #[test]
     fn the_echo_of_an_own_finalizer_write_does_not_trigger_but_later_changes_do() {
-        let writes = OwnWrites::default();
-        let before = config_map(1, &[]);
-        let after = config_map(1, &["petstore.example.com/finalizer"]);
-        let h = |o: &k8s_openapi::api::core::v1::ConfigMap| crate::resource::trigger_hash(o).unwrap();
-        assert_eq!(writes.trigger_hash(&before), Some(h(&before)));
-        writes.expect_echo(&before, &after, Some("1.0"));
-        // The event of the status write the finalizer patch started from arrives late: not news.
-        assert_eq!(writes.trigger_hash(&before), Some(h(&before)));
-        // The echo (and any status-only update after it) looks unchanged to the predicate.
-        assert_eq!(writes.trigger_hash(&after), Some(h(&before)));
-        assert_eq!(writes.trigger_hash(&after), Some(h(&before)));
-        // A spec change ends the suppression and triggers.
-        let edited = config_map(2, &["petstore.example.com/finalizer"]);
-        assert_eq!(writes.trigger_hash(&edited), Some(h(&edited)));
-        assert_eq!(writes.pending(), 0);
-        assert_eq!(writes.trigger_hash(&after), Some(h(&after)));
+        let (filter, writes) = (TriggerFilter::default(), OwnWrites::default());
+        let created = config_map(1, &[]);
+        let with_finalizer = config_map(1, &["petstore.example.com/finalizer"]);
+        assert!(filter.admit(&created, &writes), "first sight triggers");
+        assert!(!filter.admit(&created, &writes), "a status write does not");
+        writes.expect_echo(&created, &with_finalizer);
+        // The event of the status write the patch started from arrives late: not news.
+        assert!(!filter.admit(&created, &writes));
+        assert!(
+            !filter.admit(&with_finalizer, &writes),
+            "the echo does not trigger"
+        );
+        assert_eq!(writes.pending(), 0, "the expectation is consumed");
+        assert!(
+            !filter.admit(&with_finalizer, &writes),
+            "nor does a status write after it"
+        );
+        assert!(
+            filter.admit(&config_map(2, &["petstore.example.com/finalizer"]), &writes),
+            "a spec change triggers"
+        );
     }
 
     #[test]
     fn someone_else_removing_the_finalizer_after_the_echo_triggers() {
-        let writes = OwnWrites::default();
-        let before = config_map(1, &[]);
-        let after = config_map(1, &["petstore.example.com/finalizer"]);
-        let h = |o: &k8s_openapi::api::core::v1::ConfigMap| crate::resource::trigger_hash(o).unwrap();
-        writes.expect_echo(&before, &after, Some("1.0"));
-        let echo = writes.trigger_hash(&after);
-        assert_eq!(echo, Some(h(&before)));
-        // The finalizer is removed again: the real hash is back at hash(before), which the
-        // predicate already saw for the echo, so a different value must be reported.
-        let mut undone = config_map(1, &[]);
-        undone.metadata.resource_version = Some("1.2".into());
-        assert_eq!(h(&undone), h(&before));
-        let removed = writes.trigger_hash(&undone);
-        assert_ne!(removed, echo, "removing the finalizer must trigger");
-        // Status-only updates of that state do not trigger again; the next real change does.
-        undone.metadata.resource_version = Some("1.3".into());
-        assert_eq!(writes.trigger_hash(&undone), removed);
-        let edited = config_map(2, &[]);
-        assert_eq!(writes.trigger_hash(&edited), Some(h(&edited)));
-        assert_eq!(writes.pending(), 0);
+        let (filter, writes) = (TriggerFilter::default(), OwnWrites::default());
+        let created = config_map(1, &[]);
+        let with_finalizer = config_map(1, &["petstore.example.com/finalizer"]);
+        filter.admit(&created, &writes);
+        writes.expect_echo(&created, &with_finalizer);
+        assert!(!filter.admit(&with_finalizer, &writes));
+        assert!(
+            filter.admit(&created, &writes),
+            "removing the finalizer must trigger"
+        );
+        assert!(
+            filter.admit(&with_finalizer, &writes),
+            "adding it again (not expected) triggers too"
+        );
     }
 
     #[test]
-    fn deleted_objects_and_no_op_writes_leave_nothing_behind() {
-        let writes = OwnWrites::default();
+    fn deletes_failed_writes_and_relists_leave_nothing_behind() {
+        let (filter, writes) = (TriggerFilter::default(), OwnWrites::default());
         let same = config_map(1, &["f"]);
-        writes.expect_echo(&same, &same, None);
-        assert_eq!(writes.pending(), 0);
-        writes.expect_echo(&config_map(1, &[]), &same, None);
+        writes.expect_echo(&same, &same);
+        assert_eq!(writes.pending(), 0, "a no-op write expects nothing");
+        writes.expect_echo(&config_map(1, &[]), &same);
         writes.forget(&same);
         assert_eq!(writes.pending(), 0);
+        // Relist: objects not returned are forgotten when it completes.
+        let mut gone = config_map(1, &[]);
+        gone.metadata.uid = Some("uid-gone".into());
+        filter.admit(&gone, &writes);
+        filter.admit(&same, &writes);
+        filter.relist_started();
+        filter.admit(&same, &writes);
+        filter.relist_done();
+        assert_eq!(filter.tracked(), 1);
+        filter.forget(&same);
+        assert_eq!(filter.tracked(), 0);
     }
 
     #[test]

@@ -187,7 +187,7 @@ struct FinalizerState {
 pub async fn reconcile<K: RestResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
     let namespace = obj.namespace().unwrap_or_default();
     let target = obj.controls().target.clone();
-    crate::auth::with_target(target.as_ref(), &namespace, reconcile_scoped(obj, ctx)).await
+    crate::auth::with_target(target.as_deref(), &namespace, reconcile_scoped(obj, ctx)).await
 }
 
 #[instrument(skip_all, fields(
@@ -265,7 +265,7 @@ async fn apply<K: RestResource>(api: &Api<K>, obj: &K, ctx: &Context, has_finali
             .finalizers
             .get_or_insert_with(Vec::new)
             .push(ctx.app.finalizer());
-        ctx.own_writes.expect_echo(obj, &expected, version.as_deref());
+        ctx.own_writes.expect_echo(obj, &expected);
         if let Err(error) = finalizer::add(api, obj, &ctx.app.finalizer(), version.as_deref()).await {
             ctx.own_writes.forget(obj);
             return Err(error);
@@ -361,7 +361,7 @@ async fn sync_object<K: RestResource>(
 async fn endpoints_of<K: RestResource>(obj: &K, ctx: &Context) -> Result<EndpointSet> {
     let namespace = obj.namespace().unwrap_or_default();
     ctx.endpoints
-        .endpoints(obj.controls().target.as_ref(), &namespace)
+        .endpoints(obj.controls().target.as_deref(), &namespace)
         .await
 }
 

@@ -132,7 +132,10 @@ pub(super) fn resources_mod(model: &Model) -> Result<TokenStream> {
     let mut items = Vec::new();
     for crd in &model.crds {
         let module = ident(&crd.module)?;
-        let mut names = vec![super::types::kind_struct(&crd.names.kind)?, ident(&crd.spec_type)?];
+        let mut names = vec![
+            super::types::kind_struct(&crd.names.kind)?,
+            ident(&crd.spec_type)?,
+        ];
         if matches!(crd.kind, CrdKind::Query(_)) {
             names.push(plain(&format!("{}Status", crd.names.kind)));
         }
