@@ -7,8 +7,8 @@
 //!    syncs them; the wall time from the first create to the last `Synced` is compared with a lower
 //!    bound measured in the same run on a fresh server pair: a plain loop that creates the same
 //!    CRs and makes, per CR, the calls the operator made in the measured run (`POST /pet`, as
-//!    many `GET /pet/{id}` and status patches as it averaged, a finalizer patch when it adds one),
-//!    with the operator's per-backend concurrency (8). Target: ≤ 2× the lower bound.
+//!    many `GET /pet/{id}`, status patches and Event creates as it averaged, a finalizer patch when
+//!    it adds one), with the operator's per-backend concurrency (8). Target: ≤ 2× the lower bound.
 //! 2. **Steady state.** With nothing changing, API-server writes and backend calls are counted
 //!    over three `executionInterval`s. Targets: 0 writes, 1 backend call per CR per interval.
 //! 3. **Memory.** `RSS_CRS` (default 10,000) CRs synced; the operator's peak RSS (`VmHWM`) is
@@ -132,6 +132,10 @@ struct OperatorRun {
     main_writes_per_cr: f64,
     backend_posts_per_cr: f64,
     backend_gets_per_cr: f64,
+    /// Events the operator created per CR (counted after the steady-state phase: Events are
+    /// published in the background and may trail the last `Synced`).
+    events_per_cr: f64,
+    events_before: u64,
 }
 
 /// Phase 1a: the operator syncs `n` CRs; returns the figures and leaves the environment running
@@ -142,6 +146,7 @@ async fn operator_run(n: usize) -> Result<(Env, Child, OperatorRun)> {
     // Let the operator list and watch before the burst, like a running operator would.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = stats(&env);
+    let events_before = before.writes("events", None);
     let start = Instant::now();
     create_all(&env, n, &format!("{INTERVAL_SECS}s")).await?;
     wait_until(Duration::from_secs(600), || async {
@@ -171,6 +176,8 @@ async fn operator_run(n: usize) -> Result<(Env, Child, OperatorRun)> {
             main_writes_per_cr: per_cr(main),
             backend_posts_per_cr: per_cr(posts as u64),
             backend_gets_per_cr: per_cr(gets as u64),
+            events_per_cr: 0.0,
+            events_before,
         },
     ))
 }
@@ -185,11 +192,14 @@ async fn lower_bound(n: usize, run: &OperatorRun) -> Result<Duration> {
     let finalizer = run.main_writes_per_cr >= 0.5;
     let status_patches = run.status_patches_per_cr.round().max(1.0) as usize;
     let reads = run.backend_gets_per_cr.round() as usize;
+    let events = run.events_per_cr.round() as usize;
+    let event_api: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(env.client.clone(), &env.namespace);
     let start = Instant::now();
     create_all(&env, n, &format!("{INTERVAL_SECS}s")).await?;
     futures::stream::iter(0..n)
         .map(|i| {
-            let (api, http, base) = (api.clone(), http.clone(), base.clone());
+            let (api, http, base, event_api) = (api.clone(), http.clone(), base.clone(), event_api.clone());
             async move {
                 let name = format!("pet-{i:05}");
                 let created: Value = http
@@ -213,6 +223,17 @@ async fn lower_bound(n: usize, run: &OperatorRun) -> Result<Duration> {
                         &Patch::Merge(json!({"metadata": {"finalizers": [format!("{GROUP}/finalizer")]}})),
                     )
                     .await?;
+                }
+                for e in 0..events {
+                    let event: k8s_openapi::api::events::v1::Event = serde_json::from_value(json!({
+                        "metadata": {"name": format!("{name}.{e}")},
+                        "eventTime": "2026-01-01T00:00:00.000000Z",
+                        "reason": "Synced", "action": "Reconcile", "type": "Normal",
+                        "note": format!("backend object {} is in sync", created["id"]),
+                        "reportingController": "lower-bound", "reportingInstance": "lower-bound",
+                        "regarding": {"apiVersion": format!("{GROUP}/{VERSION}"), "kind": "Pet", "name": name},
+                    }))?;
+                    event_api.create(&PostParams::default(), &event).await?;
                 }
                 for _ in 0..status_patches {
                     api.patch_status(
@@ -305,19 +326,21 @@ fn main() -> Result<()> {
 }
 
 async fn throughput(n: usize, failed: &mut Vec<String>) -> Result<()> {
-    let (env, mut child, run) = operator_run(n).await?;
+    let (env, mut child, mut run) = operator_run(n).await?;
     let (steady_writes, gets_per_cr) = steady_state(&env, n).await?;
+    run.events_per_cr = (stats(&env).writes("events", None) - run.events_before) as f64 / n as f64;
     let _ = child.kill();
     let _ = child.wait();
     env.cleanup().await?;
     let bound = lower_bound(n, &run).await?;
     let ratio = run.wall.as_secs_f64() / bound.as_secs_f64();
     println!(
-        "{n} Pet CRs → Synced: operator {:.2} s, lower bound {:.2} s, ratio {ratio:.2} (target ≤ 2.00) [per CR: {:.2} status patches, {:.2} other writes, {:.2} POST /pet, {:.2} GET /pet/{{id}}]",
+        "{n} Pet CRs → Synced: operator {:.2} s, lower bound {:.2} s, ratio {ratio:.2} (target ≤ 2.00) [per CR: {:.2} status patches, {:.2} other writes, {:.2} Events, {:.2} POST /pet, {:.2} GET /pet/{{id}}]",
         run.wall.as_secs_f64(),
         bound.as_secs_f64(),
         run.status_patches_per_cr,
         run.main_writes_per_cr,
+        run.events_per_cr,
         run.backend_posts_per_cr,
         run.backend_gets_per_cr,
     );
