@@ -66,9 +66,15 @@ async fn wait_ready(p: &OperatorProcess, body_prefix: &str) -> Result<()> {
     .await;
     if waited.is_err() {
         let last = readyz(p).await.ok();
+        // The operator logs at debug level; the election's own lines are info and above.
+        let log = p.log();
+        let important: Vec<&str> = log
+            .lines()
+            .filter(|l| !l.contains("\"level\":\"DEBUG\""))
+            .collect();
         bail!(
             "/readyz never 200 {body_prefix:?}: last {last:?}\n{}",
-            tail(&p.log(), 30)
+            tail(&important.join("\n"), 30)
         );
     }
     Ok(())

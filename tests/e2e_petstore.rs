@@ -406,7 +406,7 @@ async fn generated_manifests_install_with_kubectl() -> Result<()> {
         let deployment: Value = serde_json::from_str(&deployment)?;
         let pod = &deployment["spec"]["template"]["spec"];
         assert_eq!(pod["serviceAccountName"], "petstore-operator");
-        assert_eq!(pod["containers"][0]["args"], json!(["run"]));
+        assert_eq!(pod["containers"][0]["args"], json!(["run", "--leader-elect"]));
 
         let samples = example.join("samples");
         let samples = samples.to_string_lossy();

@@ -170,10 +170,13 @@ impl Env {
 
     /// Starts an operator binary with this environment's kubeconfig and backend.
     pub fn spawn_operator(&self, binary: &Path, extra_args: &[&str]) -> Result<OperatorProcess> {
+        // A unique name per process: two operators of one scenario must never share (and
+        // truncate) one log file.
+        static SPAWNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let log_path = self.dir.path().join(format!(
             "{}-{}.log",
             binary.file_name().and_then(|n| n.to_str()).unwrap_or("operator"),
-            Instant::now().elapsed().as_nanos()
+            SPAWNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let log = std::fs::File::create(&log_path).context("creating operator log")?;
         let err = log.try_clone().context("cloning log handle")?;
