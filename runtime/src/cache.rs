@@ -38,56 +38,41 @@ pub trait ObjectSource: Send + Sync {
     fn is_ready(&self) -> bool;
 }
 
-/// A typed reflector store of kind `K` (group, version and kind of `resource`).
-pub struct TypedSource<K: Resource<DynamicType = ()> + Clone + 'static> {
+/// A reflector store of kind `K` (typed, or `DynamicObject` for tests and tools that watch
+/// untyped) whose objects are of kind `resource`.
+pub struct StoreSource<K: Resource + Clone + 'static>
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
     resource: ApiResource,
+    dyntype: K::DynamicType,
     store: Store<K>,
 }
 
-impl<K> ObjectSource for TypedSource<K>
+impl StoreSource<DynamicObject> {
+    /// Reads the dynamic `store`, whose objects are of kind `resource`.
+    pub fn dynamic(resource: ApiResource, store: Store<DynamicObject>) -> Self {
+        Self {
+            dyntype: resource.clone(),
+            resource,
+            store,
+        }
+    }
+}
+
+impl<K> ObjectSource for StoreSource<K>
 where
-    K: Resource<DynamicType = ()> + Clone + Serialize + Send + Sync + 'static,
+    K: Resource + Clone + Serialize + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
 {
     fn get(&self, namespace: &str, name: &str) -> Option<Value> {
-        let key = ObjectRef::<K>::new(name).within(namespace);
+        let key = ObjectRef::<K>::new_with(name, self.dyntype.clone()).within(namespace);
         self.store.get(&key).map(|obj| to_json(&*obj, &self.resource))
     }
 
     fn select(&self, keep: &dyn Fn(&ObjectMeta) -> bool) -> Vec<Value> {
         self.store
             .state_filter(|obj| keep(obj.meta()))
-            .iter()
-            .map(|obj| to_json(&**obj, &self.resource))
-            .collect()
-    }
-
-    fn is_ready(&self) -> bool {
-        matches!(self.store.wait_until_ready().now_or_never(), Some(Ok(())))
-    }
-}
-
-/// A dynamic reflector store of the kind `resource` (tests and tools that watch untyped).
-pub struct DynamicSource {
-    resource: ApiResource,
-    store: Store<DynamicObject>,
-}
-
-impl DynamicSource {
-    /// Reads `store`, whose objects are of kind `resource`.
-    pub fn new(resource: ApiResource, store: Store<DynamicObject>) -> Self {
-        Self { resource, store }
-    }
-}
-
-impl ObjectSource for DynamicSource {
-    fn get(&self, namespace: &str, name: &str) -> Option<Value> {
-        let key = ObjectRef::new_with(name, self.resource.clone()).within(namespace);
-        self.store.get(&key).map(|obj| to_json(&*obj, &self.resource))
-    }
-
-    fn select(&self, keep: &dyn Fn(&ObjectMeta) -> bool) -> Vec<Value> {
-        self.store
-            .state_filter(|obj| keep(&obj.metadata))
             .iter()
             .map(|obj| to_json(&**obj, &self.resource))
             .collect()
@@ -116,7 +101,6 @@ pub fn to_json<T: Serialize>(obj: &T, resource: &ApiResource) -> Value {
 pub struct SharedCaches {
     sources: Mutex<BTreeMap<String, Arc<dyn ObjectSource>>>,
     subscribers: Mutex<Vec<mpsc::UnboundedSender<Change>>>,
-    registered: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for SharedCaches {
@@ -139,13 +123,20 @@ impl SharedCaches {
         K: Resource<DynamicType = ()> + Clone + Serialize + Send + Sync + 'static,
     {
         let resource = ApiResource::erase::<K>(&());
-        self.register_source(&resource.kind.clone(), Arc::new(TypedSource { resource, store }));
+        let kind = resource.kind.clone();
+        self.register_source(
+            &kind,
+            Arc::new(StoreSource {
+                resource,
+                dyntype: (),
+                store,
+            }),
+        );
     }
 
     /// Registers `source` as the cache of `kind`, replacing an earlier one.
     pub fn register_source(&self, kind: &str, source: Arc<dyn ObjectSource>) {
         lock(&self.sources).insert(kind.to_owned(), source);
-        self.registered.notify_waiters();
     }
 
     /// The cache of `kind`, if its controller registered one.

@@ -13,7 +13,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::{Resource, ResourceExt};
+use kube::Resource;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::{debug, info, warn};
@@ -29,10 +29,7 @@ pub const MAX_CONCURRENT_RECONCILES: u16 = 32;
 /// Key of an object for per-object state such as the retry backoff: its UID, else
 /// `namespace/name`.
 pub fn object_key<K: Resource>(obj: &K) -> String {
-    obj.meta()
-        .uid
-        .clone()
-        .unwrap_or_else(|| format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()))
+    object_key_of(obj.meta())
 }
 
 /// Publishes a Kubernetes Event about `obj` (callers publish on state transitions only). Failures
@@ -207,7 +204,16 @@ impl TriggerFilter {
         };
         let key = object_key_of(obj.meta());
         let epoch = self.epoch.load(std::sync::atomic::Ordering::Relaxed);
-        let previous = self.seen().insert(key.clone(), (hash, epoch)).map(|(h, _)| h);
+        let previous = {
+            let mut seen = self.seen();
+            match seen.get_mut(&key) {
+                Some(entry) => Some(std::mem::replace(entry, (hash, epoch)).0),
+                None => {
+                    seen.insert(key.clone(), (hash, epoch));
+                    None
+                }
+            }
+        };
         match previous {
             // First sight (start, relist, new object): reconcile.
             None => {
@@ -299,13 +305,16 @@ impl OwnWrites {
     }
 }
 
-/// [`object_key`] from metadata alone.
+/// [`object_key`] from metadata alone: the UID, else `namespace/name`.
 fn object_key_of(meta: &kube::core::ObjectMeta) -> String {
     meta.uid.clone().unwrap_or_else(|| {
         format!(
             "{}/{}",
             meta.namespace.as_deref().unwrap_or_default(),
-            meta.name.as_deref().unwrap_or_default()
+            meta.name
+                .as_deref()
+                .or(meta.generate_name.as_deref())
+                .unwrap_or_default()
         )
     })
 }

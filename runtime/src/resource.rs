@@ -150,25 +150,14 @@ pub fn reconcile_request_annotation(group: &str) -> String {
 pub async fn run<K: RestResource>(ctx: Arc<Context>) -> Result<()> {
     let kind = K::DESCRIPTOR.kind;
     let controller = crate::reconciler::controller::<K>(kind, &ctx);
-    crate::reconciler::drive(
-        controller,
-        kind,
-        &ctx.clone(),
-        reconcile::<K>,
-        error_policy::<K>,
-        ctx,
-    )
-    .await;
+    let state = ctx.clone();
+    crate::reconciler::drive(controller, kind, &ctx, reconcile::<K>, error_policy::<K>, state).await;
     Ok(())
 }
 
 /// Requeue policy for errors [`reconcile`] returns (Kubernetes API failures).
 pub fn error_policy<K: RestResource>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
-    warn!(kind = K::DESCRIPTOR.kind, name = %obj.name_any(), %error, label = error.metric_label(), "reconcile error");
-    if error.is_conflict() {
-        return Action::requeue(Duration::from_secs(1));
-    }
-    Action::requeue(ctx.backoff.next_delay(&uid(&*obj), None))
+    crate::reconciler::requeue_after_error(&uid(&*obj), K::DESCRIPTOR.kind, &obj.name_any(), error, &ctx)
 }
 
 /// Where our finalizer stands on an object, matched exhaustively by [`reconcile`].

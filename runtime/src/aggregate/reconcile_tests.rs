@@ -113,7 +113,7 @@ async fn listed_context(env: &Env) -> Arc<AggregateContext> {
     writer.apply_watcher_event(&watcher::Event::InitDone);
     env.ctx.caches.register_source(
         "AggPet",
-        Arc::new(crate::cache::DynamicSource::new(pet_resource(), store)),
+        Arc::new(crate::cache::StoreSource::dynamic(pet_resource(), store)),
     );
     Arc::new(AggregateContext::new(env.ctx.clone()).unwrap())
 }
