@@ -56,10 +56,10 @@ pub struct RunArgs {
     #[arg(long, env = "HEALTH_ADDR", default_value = "0.0.0.0:8081")]
     pub health_addr: SocketAddr,
     /// Timeout of each backend request (e.g. `30s`, `1m`).
-    #[arg(long, default_value = "30s", value_parser = parse_timeout)]
+    #[arg(long, default_value = "30s", value_parser = crate::controls::parse_positive_duration)]
     pub request_timeout: Duration,
     /// Timeout for opening a connection to a backend (capped by `--request-timeout`).
-    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    #[arg(long, default_value = "10s", value_parser = crate::controls::parse_positive_duration)]
     pub connect_timeout: Duration,
     /// Most requests in flight to one backend (scheme+host+port); more wait for a slot. 0 = unlimited.
     #[arg(long, default_value_t = crate::limits::DEFAULT_MAX_CONCURRENT)]
@@ -139,13 +139,6 @@ fn parse_bytes(text: &str) -> std::result::Result<u64, String> {
         Some(0) => Err("the size must be positive".to_owned()),
         Some(n) => Ok(n),
         None => Err(format!("{text:?} is not a size in bytes")),
-    }
-}
-
-fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
-    match crate::controls::parse_duration(text)? {
-        d if d.is_zero() => Err("the request timeout must be positive".to_owned()),
-        d => Ok(d),
     }
 }
 

@@ -257,6 +257,18 @@ impl ResourceControls {
     }
 }
 
+/// [`parse_duration`] for flags that must be positive (`0` is refused).
+///
+/// # Errors
+///
+/// The message of [`parse_duration`], or that the duration must be positive.
+pub fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!("{text:?}: the duration must be positive")),
+        d => Ok(d),
+    }
+}
+
 /// Parses a Go-style duration: `0`, or one or more `<decimal><unit>` terms with units `ns`, `us`
 /// (`µs`), `ms`, `s`, `m`, `h` (`30s`, `5m`, `1h30m`, `1.5s`). Negative durations are rejected.
 ///
@@ -309,6 +321,16 @@ mod tests {
 
     #[test]
     fn go_style_durations_parse() {
+        assert_eq!(parse_positive_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(
+            parse_positive_duration("0"),
+            Err("\"0\": the duration must be positive".to_owned())
+        );
+        assert!(
+            parse_positive_duration("soon")
+                .unwrap_err()
+                .contains("invalid duration")
+        );
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));

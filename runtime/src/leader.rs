@@ -57,23 +57,16 @@ pub struct LeaderElectionArgs {
     #[arg(id = "leader_election_id", long = "leader-election-id", value_name = "NAME")]
     pub id: Option<String>,
     /// How long a standby waits, after it last saw the Lease change, before it may take it over.
-    #[arg(id = "leader_election_lease_duration", long = "leader-election-lease-duration", default_value = "15s", value_parser = parse_positive)]
+    #[arg(id = "leader_election_lease_duration", long = "leader-election-lease-duration", default_value = "15s", value_parser = crate::controls::parse_positive_duration)]
     pub lease_duration: Duration,
     /// How long the leader keeps retrying a failed renewal before it gives up leadership and exits;
     /// must be shorter than the lease duration.
-    #[arg(id = "leader_election_renew_deadline", long = "leader-election-renew-deadline", default_value = "10s", value_parser = parse_positive)]
+    #[arg(id = "leader_election_renew_deadline", long = "leader-election-renew-deadline", default_value = "10s", value_parser = crate::controls::parse_positive_duration)]
     pub renew_deadline: Duration,
     /// Interval between attempts to acquire or renew the Lease; must be shorter than the renew
     /// deadline.
-    #[arg(id = "leader_election_retry_period", long = "leader-election-retry-period", default_value = "2s", value_parser = parse_positive)]
+    #[arg(id = "leader_election_retry_period", long = "leader-election-retry-period", default_value = "2s", value_parser = crate::controls::parse_positive_duration)]
     pub retry_period: Duration,
-}
-
-fn parse_positive(text: &str) -> std::result::Result<Duration, String> {
-    match crate::controls::parse_duration(text)? {
-        d if d.is_zero() => Err("the duration must be positive".to_owned()),
-        d => Ok(d),
-    }
 }
 
 impl LeaderElectionArgs {

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryFuture, TryStreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::Resource;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::Resource;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::{debug, info, warn};

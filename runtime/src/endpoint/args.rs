@@ -60,7 +60,7 @@ pub struct TargetingArgs {
     #[arg(long, env = "BACKEND_HEALTH_PATH", value_name = "PATH")]
     pub health_path: Option<String>,
     /// How long a health probe result is reused (also the probe timeout, at most --request-timeout).
-    #[arg(long, env = "BACKEND_HEALTH_INTERVAL", default_value = "10s", value_parser = parse_interval)]
+    #[arg(long, env = "BACKEND_HEALTH_INTERVAL", default_value = "10s", value_parser = crate::controls::parse_positive_duration)]
     pub health_interval: Duration,
 }
 
@@ -96,13 +96,6 @@ fn parse_discovery(text: &str) -> std::result::Result<Discovery, String> {
         "dns" => Ok(Discovery::Dns),
         "podip" => Ok(Discovery::PodIp),
         _ => Err(format!("unknown discovery mode {text:?}: use dns or pod-ip")),
-    }
-}
-
-fn parse_interval(text: &str) -> std::result::Result<Duration, String> {
-    match crate::controls::parse_duration(text)? {
-        d if d.is_zero() => Err("the interval must be positive".to_owned()),
-        d => Ok(d),
     }
 }
 
