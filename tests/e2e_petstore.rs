@@ -443,3 +443,41 @@ async fn generated_manifests_install_with_kubectl() -> Result<()> {
     }
     env.cleanup().await
 }
+
+/// The `crdgen` binary (which links the kinds' types only) prints exactly what `<app>-operator crds`
+/// prints, one document per registered kind, and `--out-dir` writes the files in `deploy/crds`.
+#[test]
+fn crdgen_prints_what_the_operator_prints() -> Result<()> {
+    let run = |binary: &str, args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new(integration_tests::workspace_binary(binary)?)
+            .args(args)
+            .output()
+            .with_context(|| format!("running {binary}"))?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{binary} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let crdgen = run("petstore-crdgen", &[])?;
+    assert_eq!(crdgen, run("petstore-operator", &["crds"])?);
+    assert_eq!(crdgen.matches("kind: CustomResourceDefinition").count(), 11);
+
+    let dir = tempfile::tempdir()?;
+    run("petstore-crdgen", &["--out-dir", &dir.path().to_string_lossy()])?;
+    let deploy = repo_root().join("generated-examples/petstore/deploy/crds");
+    let mut written = 0;
+    for entry in std::fs::read_dir(dir.path())? {
+        let path = entry?.path();
+        let name = path.file_name().context("file name")?;
+        assert_eq!(
+            std::fs::read_to_string(&path)?,
+            std::fs::read_to_string(deploy.join(name))?,
+            "{name:?} differs from deploy/crds"
+        );
+        written += 1;
+    }
+    assert_eq!(written, 11);
+    Ok(())
+}

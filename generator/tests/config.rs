@@ -383,6 +383,45 @@ fn rename_errors_name_the_key() {
         ..KindOverride::default()
     };
     assert!(err(clash, "Pet").starts_with("openapi-operator-gen.yaml: kinds.Pet.kind: \"Order\" is already"));
+    // Distinct kinds that would define one Rust type: `OrderSpec` is the spec struct of `Order`.
+    let spec_clash = KindOverride {
+        kind: Some("OrderSpec".into()),
+        ..KindOverride::default()
+    };
+    assert_eq!(
+        err(spec_clash, "Pet"),
+        "openapi-operator-gen.yaml: kinds.Pet.kind: kinds \"OrderSpec\" and \"Order\" would both define the Rust type \"OrderSpec\"; rename one of them"
+    );
+    // A prelude-named kind is emitted as `<Kind>Kind`, which another kind may already be named.
+    let prelude = petstore_with(|c| {
+        for (derived, kind) in [("Order", "Option"), ("User", "OptionKind")] {
+            c.kinds.insert(
+                derived.to_owned(),
+                KindOverride {
+                    kind: Some(kind.into()),
+                    ..KindOverride::default()
+                },
+            );
+        }
+    })
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        prelude,
+        "openapi-operator-gen.yaml: kinds.User.kind: kinds \"Option\" and \"OptionKind\" would both define the Rust type \"OptionKind\"; rename one of them"
+    );
+    // `Option` alone is fine: its struct is `OptionKind`.
+    let alone = petstore_with(|c| {
+        c.kinds.insert(
+            "Order".to_owned(),
+            KindOverride {
+                kind: Some("Option".into()),
+                ..KindOverride::default()
+            },
+        );
+    })
+    .unwrap();
+    assert!(all_kinds(&alone).contains(&"Option"));
     let mut field = KindOverride::default();
     field.fields.insert("nope".into(), "x".into());
     assert!(

@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::routing::get;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use tracing::{error, info, warn};
 
 use crate::context::{Context, Readiness, RetryBackoff};
@@ -165,7 +166,7 @@ pub fn main(op: Operator) -> ExitCode {
         Err(e) => e.exit(),
     };
     let result = match cli.command {
-        Command::Crds(args) => write_crds(&op, &args),
+        Command::Crds(args) => write_crds(op.crds(), &args),
         Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -189,14 +190,13 @@ fn cli_name() -> String {
     std::env::args().next().unwrap_or_else(|| "operator".to_owned())
 }
 
-/// All CRDs of `op` as one multi-document YAML stream.
+/// CRDs as one multi-document YAML stream (`---` separated), in the given order.
 ///
 /// # Errors
 ///
 /// [`Error::Startup`] if a CRD cannot be serialized.
-pub fn crds_yaml(op: &Operator) -> Result<String> {
-    let docs = op
-        .crds()
+pub fn crds_yaml(crds: &[CustomResourceDefinition]) -> Result<String> {
+    let docs = crds
         .iter()
         .map(crate::crd::to_yaml)
         .collect::<std::result::Result<Vec<_>, _>>()
@@ -207,17 +207,17 @@ pub fn crds_yaml(op: &Operator) -> Result<String> {
     Ok(docs.join("---\n"))
 }
 
-/// Prints every CRD of `op`, or writes one file per CRD into `args.out_dir`.
+/// Prints `crds`, or writes one `<plural>.<group>.yaml` file per CRD into `args.out_dir`.
 ///
 /// # Errors
 ///
 /// [`Error::Startup`] if a CRD cannot be serialized or a file cannot be written.
-pub fn write_crds(op: &Operator, args: &CrdsArgs) -> Result<()> {
+pub fn write_crds(crds: Vec<CustomResourceDefinition>, args: &CrdsArgs) -> Result<()> {
     let Some(dir) = &args.out_dir else {
-        print!("{}", crds_yaml(op)?);
+        print!("{}", crds_yaml(&crds)?);
         return Ok(());
     };
-    for crd in op.crds() {
+    for crd in crds {
         let yaml = crate::crd::to_yaml(&crd).map_err(|e| Error::Startup {
             what: "CRD rendering",
             reason: e.to_string(),
@@ -234,15 +234,18 @@ pub fn write_crds(op: &Operator, args: &CrdsArgs) -> Result<()> {
 }
 
 /// Entry point of a generated `<app>-crdgen` binary: `[--out-dir DIR]`, same as `<app>-operator crds`.
-pub fn crdgen(op: Operator) -> ExitCode {
-    let name = format!("{}-crdgen", op.info.name.trim_end_matches("-operator"));
+///
+/// Takes the CRDs rather than the [`Operator`] so that the binary links the kinds' types only,
+/// not their controllers (with hundreds of kinds that is most of the operator's code).
+pub fn crdgen(info: AppInfo, crds: Vec<CustomResourceDefinition>) -> ExitCode {
+    let name = format!("{}-crdgen", info.name.trim_end_matches("-operator"));
     let cmd =
         CrdsArgs::augment_args(clap::Command::new(name.clone()).about("Print or write the operator's CRDs"));
     let args = match CrdsArgs::from_arg_matches(&cmd.get_matches()) {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
-    match write_crds(&op, &args) {
+    match write_crds(crds, &args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{name}: error: {e}");
@@ -604,6 +607,6 @@ mod tests {
 
     #[test]
     fn crds_of_no_kinds_is_empty() {
-        assert_eq!(crds_yaml(&Operator::new(INFO)).unwrap(), "");
+        assert_eq!(crds_yaml(&Operator::new(INFO).crds()).unwrap(), "");
     }
 }

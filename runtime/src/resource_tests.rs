@@ -727,7 +727,7 @@ fn operator_registers_the_kind_and_prints_its_crd() {
     let op = crate::operator::Operator::new(APP)
         .resource::<TestPet>()
         .resource::<TestPet>();
-    let yaml = crate::commands::crds_yaml(&op).unwrap();
+    let yaml = crate::commands::crds_yaml(&op.crds()).unwrap();
     assert_eq!(yaml.matches(crate::crd::CRD_HEADER).count(), 2);
     assert_eq!(yaml.matches("\n---\n").count(), 1, "{yaml}");
     assert!(yaml.contains("name: testpets.test.example.com"));

@@ -41,3 +41,23 @@ pub fn operator() -> ::openapi_operator_runtime::operator::Operator {
         .query::<resources::UserLogoutQuery>()
         .aggregate::<resources::PetstoreV2Aggregate>()
 }
+/// Every CRD of this operator, in registration order. Uses the kinds' types only, not their
+/// controllers, so the `crdgen` binary stays small.
+pub fn crds() -> ::std::vec::Vec<
+    ::k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+> {
+    ::std::vec::Vec::from([
+        <resources::Pet as ::kube::CustomResourceExt>::crd(),
+        <resources::Order as ::kube::CustomResourceExt>::crd(),
+        <resources::User as ::kube::CustomResourceExt>::crd(),
+        <resources::PetUploadimageAction as ::kube::CustomResourceExt>::crd(),
+        <resources::PetFindbystatusQuery as ::kube::CustomResourceExt>::crd(),
+        <resources::PetFindbytagsQuery as ::kube::CustomResourceExt>::crd(),
+        <resources::StoreInventoryQuery as ::kube::CustomResourceExt>::crd(),
+        <resources::UserCreatewitharrayAction as ::kube::CustomResourceExt>::crd(),
+        <resources::UserCreatewithlistAction as ::kube::CustomResourceExt>::crd(),
+        <resources::UserLoginQuery as ::kube::CustomResourceExt>::crd(),
+        <resources::UserLogoutQuery as ::kube::CustomResourceExt>::crd(),
+        <resources::PetstoreV2Aggregate as ::kube::CustomResourceExt>::crd(),
+    ])
+}

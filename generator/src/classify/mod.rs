@@ -77,7 +77,11 @@ pub fn classify(spec: &Spec, config: &Config) -> Result<Model> {
     overrides::check_kinds(&names, config)?;
     let reserved: Vec<String> = names
         .iter()
-        .flat_map(|(_, k)| [(*k).to_owned(), format!("{k}Spec"), format!("{k}Status")])
+        .flat_map(|(_, k)| {
+            let mut names = naming::kind_type_names(k).to_vec();
+            names.push((*k).to_owned());
+            names
+        })
         .collect();
     let mut converter = schema::SchemaConverter::new(api, reserved);
 

@@ -3,10 +3,10 @@
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::model::Crd;
+use crate::model::{Crd, naming};
 
 /// Checks `kinds` keys against the derived kinds (`(derived, final)` pairs in path order) and
-/// that no two kinds end up with the same name.
+/// that no two kinds end up with the same name or the same Rust type name.
 pub(super) fn check_kinds(kinds: &[(&str, &str)], config: &Config) -> Result<()> {
     let derived: Vec<&str> = kinds.iter().map(|(d, _)| *d).collect();
     for name in config.kinds.keys() {
@@ -31,6 +31,29 @@ pub(super) fn check_kinds(kinds: &[(&str, &str)], config: &Config) -> Result<()>
                 format!("kinds.{renamed}.kind"),
                 format!("{kind:?} is already the name of another kind"),
             ));
+        }
+    }
+    // Distinct kinds can still claim one Rust type: `Pet` and `PetSpec` both want `PetSpec`, and
+    // `Option` (emitted as `OptionKind`) and `OptionKind` both want `OptionKind`.
+    for (i, (derived, kind)) in kinds.iter().enumerate() {
+        let mine = naming::kind_type_names(kind);
+        for (other_derived, other) in kinds.iter().skip(i + 1) {
+            if let Some(clash) = naming::kind_type_names(other).iter().find(|n| mine.contains(n)) {
+                // Blame a configured rename if there is one, else the later kind.
+                let renamed =
+                    if !config.kinds.contains_key(*other_derived) && config.kinds.contains_key(*derived) {
+                        derived
+                    } else {
+                        other_derived
+                    };
+                return Err(config.config_error(
+                    format!("kinds.{renamed}.kind"),
+                    format!(
+                        "kinds {kind:?} and {other:?} would both define the Rust type {clash:?}; \
+                         rename one of them"
+                    ),
+                ));
+            }
         }
     }
     Ok(())

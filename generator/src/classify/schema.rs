@@ -40,7 +40,7 @@ const KEPT_FORMATS: &[&str] = &[
 
 /// Type names the generated code uses unqualified (`String`, `Vec<T>`, `Option<T>`): a spec type
 /// with one of these names gets the `Value` suffix instead of shadowing them.
-const PRELUDE_TYPES: &[&str] = &["String", "Vec", "Option", "Result", "Box"];
+use crate::model::naming::PRELUDE_TYPES;
 
 /// Deepest nesting of types converted (wrapper cycles such as `A: anyOf [B, {}]`,
 /// `B: anyOf [A, {}]` end here as free-form JSON).

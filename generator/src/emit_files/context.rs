@@ -16,6 +16,8 @@ pub struct CrateContext {
     pub api_version: String,
     pub namespace: String,
     pub title_md: String,
+    /// `" API"` after the title in prose, or empty when the title ends with "API".
+    pub api_suffix: &'static str,
     pub title_toml: String,
     pub title_yaml: String,
     pub api_info_version: String,
@@ -136,11 +138,7 @@ impl CrateContext {
             .server_url
             .clone()
             .unwrap_or_else(|| "http://backend.example.com".to_owned());
-        let api_suffix = if a.title.to_ascii_lowercase().ends_with("api") {
-            ""
-        } else {
-            " API"
-        };
+        let api_suffix = crate::model::naming::api_suffix(&a.title);
         Self {
             generator_version: crate::VERSION,
             crate_name: a.crate_name.clone(),
@@ -152,6 +150,7 @@ impl CrateContext {
             title_md: md_cell(&a.title).replace('*', "\\*"),
             title_toml: a.title.replace('\\', "\\\\").replace('"', "\\\""),
             title_yaml: a.title.replace('\n', " "),
+            api_suffix,
             api_info_version: a.version.clone(),
             description_md: a.description.as_deref().map(|d| d.replace('\n', " ")),
             spec_source: a.spec_source.clone(),

@@ -20,19 +20,7 @@ pub fn ident(name: &str) -> Result<Ident> {
     })
 }
 
-/// Prelude types the generated code names unqualified (`Option<…>`, `Vec<…>`, `String`, and the
-/// `Option`/`Result` inside kube's derive). A kind with one of these names would shadow it.
-const PRELUDE_TYPES: &[&str] = &["String", "Vec", "Option", "Result", "Box"];
-
-/// Rust name of a kind's root struct: the kind itself, or `<Kind>Kind` when the kind is named like
-/// a prelude type (the Kubernetes kind stays as it is; see [`kind_root_attr`]).
-pub fn kind_struct_name(kind: &str) -> String {
-    if PRELUDE_TYPES.contains(&kind) {
-        format!("{kind}Kind")
-    } else {
-        kind.to_owned()
-    }
-}
+pub use crate::model::naming::kind_struct_name;
 
 /// The root struct's identifier ([`kind_struct_name`]).
 pub fn kind_struct(kind: &str) -> Result<Ident> {

@@ -319,9 +319,67 @@ pub fn validate_field_ident(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `" API"` to follow an API's title in prose ("the Swagger Petstore API"), or nothing when the
+/// title already ends with the word ("the GitHub v3 REST API", not "… REST API API").
+pub fn api_suffix(title: &str) -> &'static str {
+    let last = title.split_whitespace().last().unwrap_or("");
+    if last.eq_ignore_ascii_case("api") {
+        ""
+    } else {
+        " API"
+    }
+}
+
+/// Prelude types the generated code names unqualified (`Option<…>`, `Vec<…>`, `String`, and the
+/// `Option`/`Result` inside kube's derive). A kind or spec type with one of these names would
+/// shadow it.
+pub const PRELUDE_TYPES: &[&str] = &["String", "Vec", "Option", "Result", "Box"];
+
+/// Rust name of a kind's root struct: the kind itself, or `<Kind>Kind` when the kind is named like
+/// a prelude type (the Kubernetes kind stays as it is).
+pub fn kind_struct_name(kind: &str) -> String {
+    if PRELUDE_TYPES.contains(&kind) {
+        format!("{kind}Kind")
+    } else {
+        kind.to_owned()
+    }
+}
+
+/// The Rust type names a kind claims in the generated crate: its root struct, `<Kind>Spec` and
+/// `<Kind>Status`.
+pub fn kind_type_names(kind: &str) -> [String; 3] {
+    [
+        kind_struct_name(kind),
+        format!("{kind}Spec"),
+        format!("{kind}Status"),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_suffix_only_when_the_title_lacks_the_word() {
+        assert_eq!(api_suffix("Swagger Petstore"), " API");
+        assert_eq!(api_suffix("GitHub v3 REST API"), "");
+        assert_eq!(api_suffix("Podinfo api"), "");
+        assert_eq!(api_suffix("Rapid"), " API");
+        assert_eq!(api_suffix("OpenAPI"), " API");
+        assert_eq!(api_suffix(""), " API");
+    }
+
+    #[test]
+    fn prelude_kinds_get_a_kind_suffixed_struct() {
+        assert_eq!(
+            kind_type_names("Option"),
+            ["OptionKind", "OptionSpec", "OptionStatus"].map(String::from)
+        );
+        assert_eq!(
+            kind_type_names("Pet"),
+            ["Pet", "PetSpec", "PetStatus"].map(String::from)
+        );
+    }
 
     #[test]
     fn keywords_become_raw_or_suffixed_identifiers() {
