@@ -21,12 +21,8 @@ test: ## run the whole test suite (unit, golden, CLI, e2e against the test API s
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
-LARGE := target/large-specs
-test-large: ## generate the GitHub and Kubernetes operators (299 and 426 kinds) and compile them with clippy -D warnings; not in `make ci` (too slow for 2 cores)
-	$(GEN) --spec specs/github-3.0.json --output $(LARGE)/github --runtime-path runtime --workspace standalone --quiet
-	$(GEN) --spec specs/kubernetes-swagger-2.0.json --output $(LARGE)/kubernetes --runtime-path runtime --workspace standalone --quiet
-	cd $(LARGE)/github && CARGO_TARGET_DIR=$(CURDIR)/target/large $(CARGO) clippy --all-targets -- -D warnings && CARGO_TARGET_DIR=$(CURDIR)/target/large $(CARGO) test
-	cd $(LARGE)/kubernetes && CARGO_TARGET_DIR=$(CURDIR)/target/large $(CARGO) clippy --all-targets -- -D warnings && CARGO_TARGET_DIR=$(CURDIR)/target/large $(CARGO) test
+test-large: ## generate the GitHub and Kubernetes operators (299 and 425 kinds), clippy -D warnings, build and test them
+	./scripts/test-large.sh
 
 lint: fmt-check ## rustfmt check + clippy -D warnings over the workspace
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -60,7 +56,7 @@ bench: ## benchmarks: generation time, aggregate over 1,000 resources (≤ 50 ms
 	$(CARGO) build --release -p petstore-operator --bins
 	$(CARGO) bench -p integration-tests --bench scale
 
-ci: lint check-generated test ## everything CI runs
+ci: lint check-generated test test-large ## everything CI runs
 
 clean: ## remove build output
 	$(CARGO) clean

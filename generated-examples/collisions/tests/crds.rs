@@ -17,9 +17,11 @@ fn widget_crd_matches_deploy_file() {
 }
 #[test]
 fn widget_sample_round_trips() {
-    let sample: collisions_operator::resources::Widget = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/widget.yaml"),
         )
+        .unwrap();
+    let sample: collisions_operator::resources::Widget = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: collisions_operator::resources::Widget = ::serde_json::from_value(json)
@@ -28,9 +30,11 @@ fn widget_sample_round_trips() {
 }
 #[test]
 fn widget_adopt_sample_round_trips() {
-    let sample: collisions_operator::resources::Widget = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/widget-adopt.yaml"),
         )
+        .unwrap();
+    let sample: collisions_operator::resources::Widget = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: collisions_operator::resources::Widget = ::serde_json::from_value(json)
@@ -39,9 +43,11 @@ fn widget_adopt_sample_round_trips() {
 }
 #[test]
 fn widget_observe_sample_round_trips() {
-    let sample: collisions_operator::resources::Widget = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/widget-observe.yaml"),
         )
+        .unwrap();
+    let sample: collisions_operator::resources::Widget = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: collisions_operator::resources::Widget = ::serde_json::from_value(json)
@@ -63,9 +69,11 @@ fn widget2_crd_matches_deploy_file() {
 }
 #[test]
 fn widget2_sample_round_trips() {
-    let sample: collisions_operator::resources::Widget2 = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/widget2.yaml"),
         )
+        .unwrap();
+    let sample: collisions_operator::resources::Widget2 = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: collisions_operator::resources::Widget2 = ::serde_json::from_value(json)
@@ -74,9 +82,11 @@ fn widget2_sample_round_trips() {
 }
 #[test]
 fn widget2_adopt_sample_round_trips() {
-    let sample: collisions_operator::resources::Widget2 = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/widget2-adopt.yaml"),
         )
+        .unwrap();
+    let sample: collisions_operator::resources::Widget2 = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: collisions_operator::resources::Widget2 = ::serde_json::from_value(json)
@@ -85,9 +95,11 @@ fn widget2_adopt_sample_round_trips() {
 }
 #[test]
 fn widget2_observe_sample_round_trips() {
-    let sample: collisions_operator::resources::Widget2 = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/widget2-observe.yaml"),
         )
+        .unwrap();
+    let sample: collisions_operator::resources::Widget2 = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: collisions_operator::resources::Widget2 = ::serde_json::from_value(json)
@@ -109,9 +121,11 @@ fn keyword_crd_matches_deploy_file() {
 }
 #[test]
 fn keyword_sample_round_trips() {
-    let sample: collisions_operator::resources::Keyword = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/keyword.yaml"),
         )
+        .unwrap();
+    let sample: collisions_operator::resources::Keyword = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: collisions_operator::resources::Keyword = ::serde_json::from_value(json)
@@ -120,9 +134,11 @@ fn keyword_sample_round_trips() {
 }
 #[test]
 fn keyword_adopt_sample_round_trips() {
-    let sample: collisions_operator::resources::Keyword = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/keyword-adopt.yaml"),
         )
+        .unwrap();
+    let sample: collisions_operator::resources::Keyword = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: collisions_operator::resources::Keyword = ::serde_json::from_value(json)
@@ -131,9 +147,11 @@ fn keyword_adopt_sample_round_trips() {
 }
 #[test]
 fn keyword_observe_sample_round_trips() {
-    let sample: collisions_operator::resources::Keyword = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/keyword-observe.yaml"),
         )
+        .unwrap();
+    let sample: collisions_operator::resources::Keyword = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: collisions_operator::resources::Keyword = ::serde_json::from_value(json)
@@ -155,8 +173,12 @@ fn result_crd_matches_deploy_file() {
 }
 #[test]
 fn result_sample_round_trips() {
-    let sample: collisions_operator::resources::ResultKind = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/result.yaml"),
+        )
+        .unwrap();
+    let sample: collisions_operator::resources::ResultKind = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -166,8 +188,12 @@ fn result_sample_round_trips() {
 }
 #[test]
 fn result_adopt_sample_round_trips() {
-    let sample: collisions_operator::resources::ResultKind = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/result-adopt.yaml"),
+        )
+        .unwrap();
+    let sample: collisions_operator::resources::ResultKind = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -177,8 +203,12 @@ fn result_adopt_sample_round_trips() {
 }
 #[test]
 fn result_observe_sample_round_trips() {
-    let sample: collisions_operator::resources::ResultKind = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/result-observe.yaml"),
+        )
+        .unwrap();
+    let sample: collisions_operator::resources::ResultKind = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -203,8 +233,12 @@ fn collisions_aggregate_crd_matches_deploy_file() {
 }
 #[test]
 fn collisions_aggregate_sample_round_trips() {
-    let sample: collisions_operator::resources::CollisionsAggregate = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/collisionsaggregate.yaml"),
+        )
+        .unwrap();
+    let sample: collisions_operator::resources::CollisionsAggregate = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();

@@ -17,9 +17,11 @@ fn item_crd_matches_deploy_file() {
 }
 #[test]
 fn item_sample_round_trips() {
-    let sample: inventory_operator::resources::Item = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/item.yaml"),
         )
+        .unwrap();
+    let sample: inventory_operator::resources::Item = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: inventory_operator::resources::Item = ::serde_json::from_value(json)
@@ -28,9 +30,11 @@ fn item_sample_round_trips() {
 }
 #[test]
 fn item_adopt_sample_round_trips() {
-    let sample: inventory_operator::resources::Item = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/item-adopt.yaml"),
         )
+        .unwrap();
+    let sample: inventory_operator::resources::Item = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: inventory_operator::resources::Item = ::serde_json::from_value(json)
@@ -39,9 +43,11 @@ fn item_adopt_sample_round_trips() {
 }
 #[test]
 fn item_observe_sample_round_trips() {
-    let sample: inventory_operator::resources::Item = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/item-observe.yaml"),
         )
+        .unwrap();
+    let sample: inventory_operator::resources::Item = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: inventory_operator::resources::Item = ::serde_json::from_value(json)
@@ -65,8 +71,12 @@ fn inventory_aggregate_crd_matches_deploy_file() {
 }
 #[test]
 fn inventory_aggregate_sample_round_trips() {
-    let sample: inventory_operator::resources::InventoryAggregate = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/inventoryaggregate.yaml"),
+        )
+        .unwrap();
+    let sample: inventory_operator::resources::InventoryAggregate = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();

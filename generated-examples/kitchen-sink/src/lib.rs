@@ -10,6 +10,10 @@ pub const APP: ::openapi_operator_runtime::operator::AppInfo = ::openapi_operato
     generator_version: "0.1.0",
 };
 /// The operator with every kind registered.
+///
+/// `#[inline]`: the controllers of every kind are compiled into the binary that runs them,
+/// not into this library, so that the CRD tests and the `crdgen` binary compile types only.
+#[inline]
 pub fn operator() -> ::openapi_operator_runtime::operator::Operator {
     ::openapi_operator_runtime::operator::Operator::new(APP)
         .with_backend_base_path("/v2")

@@ -17,8 +17,12 @@ fn widget_box_crd_matches_deploy_file() {
 }
 #[test]
 fn widget_box_sample_round_trips() {
-    let sample: kitchen_sink_operator::resources::WidgetBox = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/widgetbox.yaml"),
+        )
+        .unwrap();
+    let sample: kitchen_sink_operator::resources::WidgetBox = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -30,8 +34,12 @@ fn widget_box_sample_round_trips() {
 }
 #[test]
 fn widget_box_adopt_sample_round_trips() {
-    let sample: kitchen_sink_operator::resources::WidgetBox = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/widgetbox-adopt.yaml"),
+        )
+        .unwrap();
+    let sample: kitchen_sink_operator::resources::WidgetBox = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -43,8 +51,12 @@ fn widget_box_adopt_sample_round_trips() {
 }
 #[test]
 fn widget_box_observe_sample_round_trips() {
-    let sample: kitchen_sink_operator::resources::WidgetBox = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/widgetbox-observe.yaml"),
+        )
+        .unwrap();
+    let sample: kitchen_sink_operator::resources::WidgetBox = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -69,9 +81,11 @@ fn policy_crd_matches_deploy_file() {
 }
 #[test]
 fn policy_sample_round_trips() {
-    let sample: kitchen_sink_operator::resources::Policy = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/policy.yaml"),
         )
+        .unwrap();
+    let sample: kitchen_sink_operator::resources::Policy = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: kitchen_sink_operator::resources::Policy = ::serde_json::from_value(json)
@@ -80,9 +94,11 @@ fn policy_sample_round_trips() {
 }
 #[test]
 fn policy_adopt_sample_round_trips() {
-    let sample: kitchen_sink_operator::resources::Policy = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/policy-adopt.yaml"),
         )
+        .unwrap();
+    let sample: kitchen_sink_operator::resources::Policy = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: kitchen_sink_operator::resources::Policy = ::serde_json::from_value(json)
@@ -91,9 +107,11 @@ fn policy_adopt_sample_round_trips() {
 }
 #[test]
 fn policy_observe_sample_round_trips() {
-    let sample: kitchen_sink_operator::resources::Policy = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/policy-observe.yaml"),
         )
+        .unwrap();
+    let sample: kitchen_sink_operator::resources::Policy = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: kitchen_sink_operator::resources::Policy = ::serde_json::from_value(json)
@@ -115,8 +133,12 @@ fn health_query_crd_matches_deploy_file() {
 }
 #[test]
 fn health_query_sample_round_trips() {
-    let sample: kitchen_sink_operator::resources::HealthQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/healthquery.yaml"),
+        )
+        .unwrap();
+    let sample: kitchen_sink_operator::resources::HealthQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -143,8 +165,12 @@ fn kitchen_sink_aggregate_crd_matches_deploy_file() {
 }
 #[test]
 fn kitchen_sink_aggregate_sample_round_trips() {
-    let sample: kitchen_sink_operator::resources::KitchenSinkAggregate = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/kitchensinkaggregate.yaml"),
+        )
+        .unwrap();
+    let sample: kitchen_sink_operator::resources::KitchenSinkAggregate = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();

@@ -17,9 +17,11 @@ fn pet_crd_matches_deploy_file() {
 }
 #[test]
 fn pet_sample_round_trips() {
-    let sample: petstore_operator::resources::Pet = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/pet.yaml"),
         )
+        .unwrap();
+    let sample: petstore_operator::resources::Pet = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: petstore_operator::resources::Pet = ::serde_json::from_value(json)
@@ -28,9 +30,11 @@ fn pet_sample_round_trips() {
 }
 #[test]
 fn pet_adopt_sample_round_trips() {
-    let sample: petstore_operator::resources::Pet = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/pet-adopt.yaml"),
         )
+        .unwrap();
+    let sample: petstore_operator::resources::Pet = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: petstore_operator::resources::Pet = ::serde_json::from_value(json)
@@ -39,9 +43,11 @@ fn pet_adopt_sample_round_trips() {
 }
 #[test]
 fn pet_observe_sample_round_trips() {
-    let sample: petstore_operator::resources::Pet = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/pet-observe.yaml"),
         )
+        .unwrap();
+    let sample: petstore_operator::resources::Pet = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: petstore_operator::resources::Pet = ::serde_json::from_value(json)
@@ -63,9 +69,11 @@ fn order_crd_matches_deploy_file() {
 }
 #[test]
 fn order_sample_round_trips() {
-    let sample: petstore_operator::resources::Order = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/order.yaml"),
         )
+        .unwrap();
+    let sample: petstore_operator::resources::Order = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: petstore_operator::resources::Order = ::serde_json::from_value(json)
@@ -74,9 +82,11 @@ fn order_sample_round_trips() {
 }
 #[test]
 fn order_adopt_sample_round_trips() {
-    let sample: petstore_operator::resources::Order = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/order-adopt.yaml"),
         )
+        .unwrap();
+    let sample: petstore_operator::resources::Order = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: petstore_operator::resources::Order = ::serde_json::from_value(json)
@@ -85,9 +95,11 @@ fn order_adopt_sample_round_trips() {
 }
 #[test]
 fn order_observe_sample_round_trips() {
-    let sample: petstore_operator::resources::Order = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/order-observe.yaml"),
         )
+        .unwrap();
+    let sample: petstore_operator::resources::Order = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: petstore_operator::resources::Order = ::serde_json::from_value(json)
@@ -109,9 +121,11 @@ fn user_crd_matches_deploy_file() {
 }
 #[test]
 fn user_sample_round_trips() {
-    let sample: petstore_operator::resources::User = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/user.yaml"),
         )
+        .unwrap();
+    let sample: petstore_operator::resources::User = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: petstore_operator::resources::User = ::serde_json::from_value(json)
@@ -120,9 +134,11 @@ fn user_sample_round_trips() {
 }
 #[test]
 fn user_adopt_sample_round_trips() {
-    let sample: petstore_operator::resources::User = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/user-adopt.yaml"),
         )
+        .unwrap();
+    let sample: petstore_operator::resources::User = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: petstore_operator::resources::User = ::serde_json::from_value(json)
@@ -131,9 +147,11 @@ fn user_adopt_sample_round_trips() {
 }
 #[test]
 fn user_observe_sample_round_trips() {
-    let sample: petstore_operator::resources::User = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/user-observe.yaml"),
         )
+        .unwrap();
+    let sample: petstore_operator::resources::User = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: petstore_operator::resources::User = ::serde_json::from_value(json)
@@ -157,8 +175,12 @@ fn pet_findbystatus_query_crd_matches_deploy_file() {
 }
 #[test]
 fn pet_findbystatus_query_sample_round_trips() {
-    let sample: petstore_operator::resources::PetFindbystatusQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/petfindbystatusquery.yaml"),
+        )
+        .unwrap();
+    let sample: petstore_operator::resources::PetFindbystatusQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -185,8 +207,12 @@ fn pet_findbytags_query_crd_matches_deploy_file() {
 }
 #[test]
 fn pet_findbytags_query_sample_round_trips() {
-    let sample: petstore_operator::resources::PetFindbytagsQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/petfindbytagsquery.yaml"),
+        )
+        .unwrap();
+    let sample: petstore_operator::resources::PetFindbytagsQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -213,8 +239,12 @@ fn pet_uploadimage_action_crd_matches_deploy_file() {
 }
 #[test]
 fn pet_uploadimage_action_sample_round_trips() {
-    let sample: petstore_operator::resources::PetUploadimageAction = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/petuploadimageaction.yaml"),
+        )
+        .unwrap();
+    let sample: petstore_operator::resources::PetUploadimageAction = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -241,8 +271,12 @@ fn store_inventory_query_crd_matches_deploy_file() {
 }
 #[test]
 fn store_inventory_query_sample_round_trips() {
-    let sample: petstore_operator::resources::StoreInventoryQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/storeinventoryquery.yaml"),
+        )
+        .unwrap();
+    let sample: petstore_operator::resources::StoreInventoryQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -269,8 +303,12 @@ fn user_createwithlist_action_crd_matches_deploy_file() {
 }
 #[test]
 fn user_createwithlist_action_sample_round_trips() {
-    let sample: petstore_operator::resources::UserCreatewithlistAction = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/usercreatewithlistaction.yaml"),
+        )
+        .unwrap();
+    let sample: petstore_operator::resources::UserCreatewithlistAction = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -295,8 +333,12 @@ fn user_login_query_crd_matches_deploy_file() {
 }
 #[test]
 fn user_login_query_sample_round_trips() {
-    let sample: petstore_operator::resources::UserLoginQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/userloginquery.yaml"),
+        )
+        .unwrap();
+    let sample: petstore_operator::resources::UserLoginQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -321,8 +363,12 @@ fn user_logout_query_crd_matches_deploy_file() {
 }
 #[test]
 fn user_logout_query_sample_round_trips() {
-    let sample: petstore_operator::resources::UserLogoutQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/userlogoutquery.yaml"),
+        )
+        .unwrap();
+    let sample: petstore_operator::resources::UserLogoutQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -348,8 +394,12 @@ fn petstore_aggregate_crd_matches_deploy_file() {
 }
 #[test]
 fn petstore_aggregate_sample_round_trips() {
-    let sample: petstore_operator::resources::PetstoreAggregate = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/petstoreaggregate.yaml"),
+        )
+        .unwrap();
+    let sample: petstore_operator::resources::PetstoreAggregate = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();

@@ -17,9 +17,11 @@ fn store_crd_matches_deploy_file() {
 }
 #[test]
 fn store_sample_round_trips() {
-    let sample: podinfo_operator::resources::Store = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/store.yaml"),
         )
+        .unwrap();
+    let sample: podinfo_operator::resources::Store = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: podinfo_operator::resources::Store = ::serde_json::from_value(json)
@@ -28,9 +30,11 @@ fn store_sample_round_trips() {
 }
 #[test]
 fn store_adopt_sample_round_trips() {
-    let sample: podinfo_operator::resources::Store = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/store-adopt.yaml"),
         )
+        .unwrap();
+    let sample: podinfo_operator::resources::Store = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: podinfo_operator::resources::Store = ::serde_json::from_value(json)
@@ -39,9 +43,11 @@ fn store_adopt_sample_round_trips() {
 }
 #[test]
 fn store_observe_sample_round_trips() {
-    let sample: podinfo_operator::resources::Store = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/store-observe.yaml"),
         )
+        .unwrap();
+    let sample: podinfo_operator::resources::Store = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: podinfo_operator::resources::Store = ::serde_json::from_value(json)
@@ -63,8 +69,12 @@ fn api_echo_action_crd_matches_deploy_file() {
 }
 #[test]
 fn api_echo_action_sample_round_trips() {
-    let sample: podinfo_operator::resources::ApiEchoAction = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/apiechoaction.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::ApiEchoAction = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -87,8 +97,12 @@ fn api_info_query_crd_matches_deploy_file() {
 }
 #[test]
 fn api_info_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::ApiInfoQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/apiinfoquery.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::ApiInfoQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -111,8 +125,12 @@ fn chunked_query_crd_matches_deploy_file() {
 }
 #[test]
 fn chunked_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::ChunkedQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/chunkedquery.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::ChunkedQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -135,9 +153,11 @@ fn delay_query_crd_matches_deploy_file() {
 }
 #[test]
 fn delay_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::DelayQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/delayquery.yaml"),
         )
+        .unwrap();
+    let sample: podinfo_operator::resources::DelayQuery = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: podinfo_operator::resources::DelayQuery = ::serde_json::from_value(json)
@@ -159,9 +179,11 @@ fn env_query_crd_matches_deploy_file() {
 }
 #[test]
 fn env_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::EnvQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/envquery.yaml"),
         )
+        .unwrap();
+    let sample: podinfo_operator::resources::EnvQuery = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: podinfo_operator::resources::EnvQuery = ::serde_json::from_value(json)
@@ -183,8 +205,12 @@ fn headers_query_crd_matches_deploy_file() {
 }
 #[test]
 fn headers_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::HeadersQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/headersquery.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::HeadersQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -207,8 +233,12 @@ fn healthz_query_crd_matches_deploy_file() {
 }
 #[test]
 fn healthz_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::HealthzQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/healthzquery.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::HealthzQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -231,8 +261,12 @@ fn metrics_query_crd_matches_deploy_file() {
 }
 #[test]
 fn metrics_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::MetricsQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/metricsquery.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::MetricsQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -255,9 +289,11 @@ fn panic_query_crd_matches_deploy_file() {
 }
 #[test]
 fn panic_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::PanicQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/panicquery.yaml"),
         )
+        .unwrap();
+    let sample: podinfo_operator::resources::PanicQuery = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: podinfo_operator::resources::PanicQuery = ::serde_json::from_value(json)
@@ -279,9 +315,11 @@ fn readyz_query_crd_matches_deploy_file() {
 }
 #[test]
 fn readyz_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::ReadyzQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/readyzquery.yaml"),
         )
+        .unwrap();
+    let sample: podinfo_operator::resources::ReadyzQuery = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: podinfo_operator::resources::ReadyzQuery = ::serde_json::from_value(json)
@@ -305,8 +343,12 @@ fn readyz_disable_action_crd_matches_deploy_file() {
 }
 #[test]
 fn readyz_disable_action_sample_round_trips() {
-    let sample: podinfo_operator::resources::ReadyzDisableAction = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/readyzdisableaction.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::ReadyzDisableAction = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -332,8 +374,12 @@ fn readyz_enable_action_crd_matches_deploy_file() {
 }
 #[test]
 fn readyz_enable_action_sample_round_trips() {
-    let sample: podinfo_operator::resources::ReadyzEnableAction = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/readyzenableaction.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::ReadyzEnableAction = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -358,9 +404,11 @@ fn status_query_crd_matches_deploy_file() {
 }
 #[test]
 fn status_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::StatusQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/statusquery.yaml"),
         )
+        .unwrap();
+    let sample: podinfo_operator::resources::StatusQuery = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: podinfo_operator::resources::StatusQuery = ::serde_json::from_value(json)
@@ -382,9 +430,11 @@ fn token_action_crd_matches_deploy_file() {
 }
 #[test]
 fn token_action_sample_round_trips() {
-    let sample: podinfo_operator::resources::TokenAction = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/tokenaction.yaml"),
         )
+        .unwrap();
+    let sample: podinfo_operator::resources::TokenAction = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: podinfo_operator::resources::TokenAction = ::serde_json::from_value(json)
@@ -408,8 +458,12 @@ fn token_validate_action_crd_matches_deploy_file() {
 }
 #[test]
 fn token_validate_action_sample_round_trips() {
-    let sample: podinfo_operator::resources::TokenValidateAction = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/tokenvalidateaction.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::TokenValidateAction = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -434,8 +488,12 @@ fn version_query_crd_matches_deploy_file() {
 }
 #[test]
 fn version_query_sample_round_trips() {
-    let sample: podinfo_operator::resources::VersionQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/versionquery.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::VersionQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -458,9 +516,11 @@ fn w_echo_action_crd_matches_deploy_file() {
 }
 #[test]
 fn w_echo_action_sample_round_trips() {
-    let sample: podinfo_operator::resources::WEchoAction = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/wechoaction.yaml"),
         )
+        .unwrap();
+    let sample: podinfo_operator::resources::WEchoAction = ::serde_json::from_value(yaml)
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
     let back: podinfo_operator::resources::WEchoAction = ::serde_json::from_value(json)
@@ -482,8 +542,12 @@ fn podinfo_aggregate_crd_matches_deploy_file() {
 }
 #[test]
 fn podinfo_aggregate_sample_round_trips() {
-    let sample: podinfo_operator::resources::PodinfoAggregate = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/podinfoaggregate.yaml"),
+        )
+        .unwrap();
+    let sample: podinfo_operator::resources::PodinfoAggregate = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();

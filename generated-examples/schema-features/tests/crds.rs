@@ -17,8 +17,12 @@ fn gadget_crd_matches_deploy_file() {
 }
 #[test]
 fn gadget_sample_round_trips() {
-    let sample: schema_features_operator::resources::Gadget = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/gadget.yaml"),
+        )
+        .unwrap();
+    let sample: schema_features_operator::resources::Gadget = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -30,8 +34,12 @@ fn gadget_sample_round_trips() {
 }
 #[test]
 fn gadget_adopt_sample_round_trips() {
-    let sample: schema_features_operator::resources::Gadget = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/gadget-adopt.yaml"),
+        )
+        .unwrap();
+    let sample: schema_features_operator::resources::Gadget = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -43,8 +51,12 @@ fn gadget_adopt_sample_round_trips() {
 }
 #[test]
 fn gadget_observe_sample_round_trips() {
-    let sample: schema_features_operator::resources::Gadget = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/gadget-observe.yaml"),
+        )
+        .unwrap();
+    let sample: schema_features_operator::resources::Gadget = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -71,8 +83,12 @@ fn shapes_query_crd_matches_deploy_file() {
 }
 #[test]
 fn shapes_query_sample_round_trips() {
-    let sample: schema_features_operator::resources::ShapesQuery = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/shapesquery.yaml"),
+        )
+        .unwrap();
+    let sample: schema_features_operator::resources::ShapesQuery = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
@@ -101,8 +117,12 @@ fn schema_features_aggregate_crd_matches_deploy_file() {
 }
 #[test]
 fn schema_features_aggregate_sample_round_trips() {
-    let sample: schema_features_operator::resources::SchemaFeaturesAggregate = ::serde_saphyr::from_str(
+    let yaml: ::serde_json::Value = ::serde_saphyr::from_str(
             include_str!("../samples/schemafeaturesaggregate.yaml"),
+        )
+        .unwrap();
+    let sample: schema_features_operator::resources::SchemaFeaturesAggregate = ::serde_json::from_value(
+            yaml,
         )
         .unwrap();
     let json = ::serde_json::to_value(&sample).unwrap();
