@@ -638,19 +638,26 @@ impl Authenticator {
 fn log_state(secret: &SecretRef, state: &SecretState) {
     match state {
         SecretState::Syncing => {}
-        SecretState::Ready(c) => match c.scheme {
-            Some(scheme) => info!(
-                %secret, scheme, client_certificate = c.tls.as_ref().is_some_and(|t| t.identity.is_some()),
-                custom_ca = c.tls.as_ref().is_some_and(|t| !t.roots.is_empty()),
-                "backend credentials loaded"
-            ),
-            None => warn!(
-                %secret,
-                client_certificate = c.tls.as_ref().is_some_and(|t| t.identity.is_some()),
-                "auth Secret has no keys for any security scheme of the API (token | username+password | \
-                 apiKey or the scheme's name); requests carry no credential header"
-            ),
-        },
+        SecretState::Ready(c) => {
+            let client_certificate = c.tls.as_ref().is_some_and(|t| t.identity.is_some());
+            let custom_ca = c.tls.as_ref().is_some_and(|t| !t.roots.is_empty());
+            match c.scheme {
+                Some(scheme) => info!(
+                    %secret, scheme, client_certificate, custom_ca,
+                    "backend credentials loaded"
+                ),
+                // A client certificate is a credential of its own (mutual TLS): nothing to warn.
+                None if client_certificate => info!(
+                    %secret, client_certificate, custom_ca,
+                    "backend credentials loaded (mutual TLS only; no credential header)"
+                ),
+                None => warn!(
+                    %secret, client_certificate, custom_ca,
+                    "auth Secret has no keys for any security scheme of the API (token | username+password | \
+                     apiKey or the scheme's name); requests carry no credential header"
+                ),
+            }
+        }
         SecretState::Missing => {
             warn!(%secret, "auth Secret not found; backend requests are sent without credentials");
         }

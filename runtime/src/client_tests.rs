@@ -654,6 +654,10 @@ async fn transport_errors_never_show_a_query_api_key() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::BackendUnreachable { .. }), "{err:?}");
+    // The message names the cause below reqwest, not just "error sending request".
+    let text = err.to_string();
+    assert!(text.contains("Connection refused"), "{text}");
+    assert!(!text.contains("error sending request"), "{text}");
     let shown = format!("{err} {err:?} {}", crate::error::error_chain(&err));
     assert!(!shown.contains("s3cr3t"), "{shown}");
     let debug = format!("{c:?}");

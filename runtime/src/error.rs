@@ -13,7 +13,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The backend could not be reached (connection refused, DNS, TLS, broken body). Retryable.
-    #[error("{method} {url}: backend unreachable: {source}")]
+    ///
+    /// The message names the underlying cause (`invalid peer certificate: UnknownIssuer`,
+    /// `Connection refused`), not just reqwest's "error sending request", so that a status tells
+    /// an untrusted server certificate from a refused client certificate or a closed port.
+    #[error("{method} {url}: backend unreachable: {}", transport_cause(source))]
     BackendUnreachable {
         /// HTTP method of the failed request.
         method: String,
@@ -387,6 +391,17 @@ pub fn human_duration(d: Duration) -> String {
     } else {
         let text = format!("{:.1}", d.as_secs_f64());
         format!("{}s", text.trim_end_matches(".0"))
+    }
+}
+
+/// What went wrong below reqwest: the chain of its sources, without reqwest's own top-level
+/// "error sending request for url (…)" (the URL is already in the message, and that copy could
+/// carry a query credential). reqwest's text when it has no source.
+fn transport_cause(error: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    match error.source() {
+        Some(source) => error_chain(source),
+        None => error.to_string(),
     }
 }
 
