@@ -21,7 +21,7 @@ test: ## run the whole test suite (unit, golden, CLI, e2e against the test API s
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
-test-large: ## generate the GitHub and Kubernetes operators (299 and 425 kinds), clippy -D warnings, build and test them
+test-large: ## generate the GitHub and Kubernetes operators (299 and 426 kinds), clippy -D warnings, build and test them
 	./scripts/test-large.sh
 
 lint: fmt-check ## rustfmt check + clippy -D warnings over the workspace

@@ -254,3 +254,62 @@ fn split_layouts_inline_path_items_and_file_parameters_and_responses() {
         ["name", "tag", "owner", "id"]
     );
 }
+
+/// Constructs with no faithful CRD/Rust form are approximated with a warning naming the keyword:
+/// `not`, a union next to other keywords, `additionalProperties` next to `properties`.
+#[test]
+fn silent_approximations_are_warned_about() {
+    let yaml = r"
+openapi: 3.0.3
+info: {title: Shapes, version: '1'}
+paths:
+  /widgets:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Widget'}
+      responses: {'201': {description: ok}}
+  /widgets/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok}}
+components:
+  schemas:
+    Widget:
+      type: object
+      properties:
+        id: {type: string}
+        notAdmin: {type: string, not: {enum: [admin]}}
+        shape:
+          properties: {sides: {type: integer}}
+          oneOf:
+            - {properties: {radius: {type: number}}, required: [radius]}
+            - {properties: {width: {type: number}}, required: [width]}
+        labels:
+          type: object
+          properties: {team: {type: string}}
+          additionalProperties: {type: string}
+        closed:
+          type: object
+          properties: {team: {type: string}}
+          additionalProperties: false
+";
+    let spec = parse::from_str("shapes.yaml", yaml).unwrap();
+    let generated = openapi_operator_gen::generate_from_spec(&spec, &config("shapes.yaml")).unwrap();
+    let warnings = &generated.model.warnings;
+    let base = "shapes.yaml#/components/schemas/Widget/properties";
+    for expected in [
+        format!("{base}/notAdmin/not: `not` has no CRD or Rust equivalent"),
+        format!("{base}/shape/oneOf: a union next to other keywords"),
+        format!("{base}/labels/additionalProperties: additionalProperties next to properties is dropped"),
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.starts_with(&expected)),
+            "no warning starting {expected:?} in {warnings:#?}"
+        );
+    }
+    // `additionalProperties: false` loses nothing: a structural schema prunes unknown keys anyway.
+    assert!(!warnings.iter().any(|w| w.contains("/closed/")), "{warnings:#?}");
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+}

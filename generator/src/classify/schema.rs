@@ -320,6 +320,10 @@ impl<'a> SchemaConverter<'a> {
     ) -> TypeRef {
         let (component, schema) = self.effective(component.map(str::to_owned), schema);
         let component = component.as_deref();
+        if let Some((keyword, what)) = approximation(schema) {
+            let at = self.pointer(schema);
+            self.warn(format!("{at}/{keyword}: {what}"));
+        }
         match shape(schema) {
             Shape::Scalar(ty) => ty,
             Shape::Json => TypeRef::Json,
@@ -1136,6 +1140,55 @@ fn enum_shape<'a>(typ: Option<&str>, format: Option<&str>, values: &[Value]) -> 
         },
         Some("boolean") | None if all(Value::is_boolean) => Shape::Scalar(TypeRef::Bool),
         _ => Shape::Json,
+    }
+}
+
+/// The keyword of `schema` that [`shape`] cannot represent faithfully, and what becomes of it (the
+/// text of the warning). `None` when the schema converts without loss.
+fn approximation(schema: &Schema) -> Option<(&'static str, &'static str)> {
+    const NOT: &str = "`not` has no CRD or Rust equivalent; the schema is typed as free-form JSON \
+                       (x-kubernetes-preserve-unknown-fields)";
+    const UNION_WITH: &str = "a union next to other keywords (properties, required, another union) has \
+                              no faithful type; typed as free-form JSON (x-kubernetes-preserve-unknown-fields) \
+                              (move the shared keywords into each variant, or into an allOf)";
+    const BOTH: &str = "additionalProperties next to properties is dropped (a structural CRD schema \
+                        cannot have both): keys other than the properties are pruned by the API server";
+    let open = |additional: Option<&AdditionalProperties>| {
+        matches!(
+            additional,
+            Some(AdditionalProperties::Schema(_) | AdditionalProperties::Any(true))
+        )
+    };
+    match &schema.schema_kind {
+        SchemaKind::Not { .. } => Some(("not", NOT)),
+        SchemaKind::Type(Type::Object(o))
+            if !o.properties.is_empty() && open(o.additional_properties.as_ref()) =>
+        {
+            Some(("additionalProperties", BOTH))
+        }
+        SchemaKind::Any(any) => {
+            if any.not.is_some() {
+                return Some(("not", NOT));
+            }
+            if !any.one_of.is_empty() || !any.any_of.is_empty() {
+                let bare = AnySchema {
+                    typ: any.typ.clone(),
+                    one_of: any.one_of.clone(),
+                    any_of: any.any_of.clone(),
+                    ..AnySchema::default()
+                };
+                let single = any.one_of.is_empty() != any.any_of.is_empty();
+                let keyword = if any.one_of.is_empty() { "anyOf" } else { "oneOf" };
+                return (any != &bare || !single).then_some((keyword, UNION_WITH));
+            }
+            let is_object = matches!(any.typ.as_deref(), None | Some("object"))
+                && any.items.is_none()
+                && any.all_of.is_empty()
+                && any.enumeration.is_empty();
+            (is_object && !any.properties.is_empty() && open(any.additional_properties.as_ref()))
+                .then_some(("additionalProperties", BOTH))
+        }
+        _ => None,
     }
 }
 
