@@ -173,6 +173,24 @@ preferences: {{}}
         self.app.store.lock().stats = Stats::default();
     }
 
+    /// How many stored objects of `group`/`plural` (in `namespace`, or in all namespaces) satisfy
+    /// `predicate`. Reads the store in process, with no request and no serialization, so that a
+    /// benchmark can poll it often without adding load to the server it measures.
+    pub fn count(
+        &self,
+        group: &str,
+        plural: &str,
+        namespace: Option<&str>,
+        predicate: impl Fn(&serde_json::Value) -> bool,
+    ) -> usize {
+        let state = self.app.store.lock();
+        state
+            .list(group, plural, namespace)
+            .into_iter()
+            .filter(|obj| predicate(obj))
+            .count()
+    }
+
     /// The latest committed resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.app.store.lock().current_rv()
