@@ -19,6 +19,9 @@ use openapiv3::{AdditionalProperties, AnySchema, OpenAPI, ReferenceOr, Schema, S
 use serde_json::Value;
 
 use crate::model::naming;
+// A spec type named like a prelude type (`String`, `Vec<T>`, `Option<T>`) gets the `Value` suffix
+// instead of shadowing it.
+use crate::model::naming::PRELUDE_TYPES;
 use crate::model::types::{
     EnumVariant, Field, FieldSource, TypeDef, TypeDefKind, TypeRef, TypeSpace, UnionSchema, UnionVariant,
     Validation,
@@ -37,10 +40,6 @@ const KEPT_FORMATS: &[&str] = &[
     "ipv6",
     "byte",
 ];
-
-/// Type names the generated code uses unqualified (`String`, `Vec<T>`, `Option<T>`): a spec type
-/// with one of these names gets the `Value` suffix instead of shadowing them.
-use crate::model::naming::PRELUDE_TYPES;
 
 /// Deepest nesting of types converted (wrapper cycles such as `A: anyOf [B, {}]`,
 /// `B: anyOf [A, {}]` end here as free-form JSON).
