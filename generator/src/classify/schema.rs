@@ -1086,16 +1086,10 @@ fn shape(schema: &Schema) -> Shape<'_> {
             }
             if !any.one_of.is_empty() || !any.any_of.is_empty() {
                 // A union with properties or other keywords next to it has no faithful type.
-                let bare = AnySchema {
-                    typ: any.typ.clone(),
-                    one_of: any.one_of.clone(),
-                    any_of: any.any_of.clone(),
-                    ..AnySchema::default()
-                };
-                return match (any == &bare, any.one_of.is_empty(), any.any_of.is_empty()) {
-                    (true, false, true) => Shape::Union("oneOf", &any.one_of),
-                    (true, true, false) => Shape::Union("anyOf", &any.any_of),
-                    _ => Shape::Json,
+                return match lone_union(any) {
+                    Some("oneOf") => Shape::Union("oneOf", &any.one_of),
+                    Some(_) => Shape::Union("anyOf", &any.any_of),
+                    None => Shape::Json,
                 };
             }
             if !any.enumeration.is_empty() {
@@ -1142,6 +1136,22 @@ fn enum_shape<'a>(typ: Option<&str>, format: Option<&str>, values: &[Value]) -> 
     }
 }
 
+/// `oneOf` or `anyOf` when `any` is that one union and nothing else but a `type`; `None` when other
+/// keywords (properties, required, the other union, …) stand next to it.
+fn lone_union(any: &AnySchema) -> Option<&'static str> {
+    let bare = AnySchema {
+        typ: any.typ.clone(),
+        one_of: any.one_of.clone(),
+        any_of: any.any_of.clone(),
+        ..AnySchema::default()
+    };
+    match (any == &bare, any.one_of.is_empty(), any.any_of.is_empty()) {
+        (true, false, true) => Some("oneOf"),
+        (true, true, false) => Some("anyOf"),
+        _ => None,
+    }
+}
+
 /// The keyword of `schema` that [`shape`] cannot represent faithfully, and what becomes of it (the
 /// text of the warning). `None` when the schema converts without loss.
 fn approximation(schema: &Schema) -> Option<(&'static str, &'static str)> {
@@ -1170,15 +1180,8 @@ fn approximation(schema: &Schema) -> Option<(&'static str, &'static str)> {
                 return Some(("not", NOT));
             }
             if !any.one_of.is_empty() || !any.any_of.is_empty() {
-                let bare = AnySchema {
-                    typ: any.typ.clone(),
-                    one_of: any.one_of.clone(),
-                    any_of: any.any_of.clone(),
-                    ..AnySchema::default()
-                };
-                let single = any.one_of.is_empty() != any.any_of.is_empty();
                 let keyword = if any.one_of.is_empty() { "anyOf" } else { "oneOf" };
-                return (any != &bare || !single).then_some((keyword, UNION_WITH));
+                return lone_union(any).is_none().then_some((keyword, UNION_WITH));
             }
             let is_object = matches!(any.typ.as_deref(), None | Some("object"))
                 && any.items.is_none()

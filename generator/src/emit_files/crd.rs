@@ -180,7 +180,7 @@ pub fn crd_value(model: &Model, crd: &Crd) -> Result<Value> {
                         "description": crd.description,
                         "properties": { "spec": Value::Object(spec), "status": status },
                         "required": ["spec"],
-                        "title": crate::emit_rust::kind_struct_name(&n.kind),
+                        "title": crate::model::naming::kind_struct_name(&n.kind),
                         "type": "object",
                     }
                 },

@@ -7,8 +7,6 @@ mod resource;
 mod runs;
 mod types;
 
-pub use types::kind_struct_name;
-
 use crate::error::Result;
 use crate::model::Model;
 

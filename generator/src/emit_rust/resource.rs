@@ -68,7 +68,7 @@ pub fn kind_file(model: &Model, crd: &Crd) -> Result<TokenStream> {
     let ignore = &ops.ignore_fields;
     let descriptor_doc = format!(
         " HTTP binding of [`{}`] (read by the runtime's resource reconciler).",
-        super::types::kind_struct_name(kind)
+        crate::model::naming::kind_struct_name(kind)
     );
 
     Ok(quote! {

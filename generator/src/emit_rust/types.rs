@@ -20,7 +20,7 @@ pub fn ident(name: &str) -> Result<Ident> {
     })
 }
 
-pub use crate::model::naming::kind_struct_name;
+use crate::model::naming::kind_struct_name;
 
 /// The root struct's identifier ([`kind_struct_name`]).
 pub fn kind_struct(kind: &str) -> Result<Ident> {

@@ -54,15 +54,7 @@ pub fn write_with(files: &Files, output: &Path, options: WriteOptions) -> Result
             paths: plan.not_owned,
         });
     }
-    // The plan already compared every file with the disk: write exactly the created and changed ones.
-    let changed: View<'_> = plan
-        .create
-        .iter()
-        .chain(&plan.change)
-        .filter_map(|rel| all.get_key_value(rel.as_str()))
-        .map(|(rel, contents)| (*rel, *contents))
-        .collect();
-    let mut summary = write_changed(&changed, all.len(), output)?;
+    let mut summary = write_changed(&to_write(&plan, &all), all.len(), output)?;
     for rel in &plan.remove {
         let path = output.join(rel);
         match std::fs::remove_file(&path) {
@@ -105,21 +97,19 @@ fn prune_empty_dirs(output: &Path, rel: &Path) {
 /// temporary directory is removed and `output` is untouched.
 pub fn write_files(files: &Files, output: &Path) -> Result<WriteSummary> {
     let all = view(files);
-    let changed: View<'_> = if std::fs::metadata(output).is_err() {
-        // A missing output directory: every file is new (no point reading them).
-        all.clone()
-    } else {
-        let entries: Vec<(&str, &str)> = all.iter().map(|(rel, contents)| (*rel, *contents)).collect();
-        let differs = crate::par::map(&entries, |(rel, contents)| {
-            std::fs::read(output.join(rel)).map_or(true, |old| old != contents.as_bytes())
-        });
-        entries
-            .into_iter()
-            .zip(differs)
-            .filter_map(|(entry, differs)| differs.then_some(entry))
-            .collect()
-    };
-    write_changed(&changed, all.len(), output)
+    let plan = manifest::changes_in(&all, output)?;
+    write_changed(&to_write(&plan, &all), all.len(), output)
+}
+
+/// The files of `all` that `plan` (which already compared every file with the disk) found new or
+/// changed.
+fn to_write<'a>(plan: &manifest::Changes, all: &View<'a>) -> View<'a> {
+    plan.create
+        .iter()
+        .chain(&plan.change)
+        .filter_map(|rel| all.get_key_value(rel.as_str()))
+        .map(|(rel, contents)| (*rel, *contents))
+        .collect()
 }
 
 /// Writes `changed` (out of `total` files) as described in [`write_files`].
