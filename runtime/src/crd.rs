@@ -62,6 +62,33 @@ pub fn canonicalize(value: Value) -> Value {
     }
 }
 
+/// Checks a sample manifest of kind `K` (what a generated crate ships in `samples/`): the YAML
+/// deserializes into `K`, and `K` comes back unchanged from a JSON round trip. The generated
+/// crates' tests call it once per sample.
+///
+/// # Errors
+///
+/// Which step failed, with the cause.
+pub fn check_sample<K>(yaml: &str) -> Result<(), String>
+where
+    K: serde::de::DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug,
+{
+    // YAML → JSON value → kind: one YAML deserializer for every kind, not one per kind.
+    let value: Value = serde_saphyr::from_str(yaml).map_err(|e| format!("the sample is not YAML: {e}"))?;
+    let sample: K =
+        serde_json::from_value(value).map_err(|e| format!("the sample does not fit the kind: {e}"))?;
+    let json = serde_json::to_value(&sample).map_err(|e| format!("the sample does not serialize: {e}"))?;
+    let back: K = serde_json::from_value(json)
+        .map_err(|e| format!("the serialized sample does not deserialize again: {e}"))?;
+    if back == sample {
+        Ok(())
+    } else {
+        Err(format!(
+            "the sample changed in a JSON round trip:\n  read:  {sample:?}\n  again: {back:?}"
+        ))
+    }
+}
+
 /// Renders a CRD as the canonical YAML document written to `deploy/crds/<plural>.<group>.yaml`.
 pub fn to_yaml(crd: &CustomResourceDefinition) -> Result<String, CrdYamlError> {
     let name = crd.metadata.name.clone().unwrap_or_default();
@@ -74,4 +101,30 @@ pub fn to_yaml(crd: &CustomResourceDefinition) -> Result<String, CrdYamlError> {
         reason: e.to_string(),
     })?;
     Ok(format!("{CRD_HEADER}{body}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+    struct Sample {
+        name: String,
+        #[serde(default, skip_serializing)]
+        lost: i64,
+    }
+
+    #[test]
+    fn samples_must_fit_the_kind_and_survive_a_round_trip() {
+        assert_eq!(check_sample::<Sample>("name: rex\n"), Ok(()));
+        let not_yaml = check_sample::<Sample>("name: [rex\n").unwrap_err();
+        assert!(not_yaml.starts_with("the sample is not YAML"), "{not_yaml}");
+        let wrong = check_sample::<Sample>("name: [1, 2]\n").unwrap_err();
+        assert!(wrong.starts_with("the sample does not fit the kind"), "{wrong}");
+        let lossy = check_sample::<Sample>("name: rex\nlost: 7\n").unwrap_err();
+        assert!(
+            lossy.starts_with("the sample changed in a JSON round trip"),
+            "{lossy}"
+        );
+    }
 }
